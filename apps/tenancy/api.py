@@ -1,0 +1,42 @@
+"""Base classes every tenant API view inherits. Querysets always start from the model's
+scoped manager; subclasses narrow them in `scope_queryset`, they never replace them."""
+
+from rest_framework import mixins, viewsets
+
+from .middleware import enter_user_tenant
+
+
+class TenantAPIMixin:
+    model = None  # the TenantModel this view serves
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        django_request = request._request
+        if getattr(django_request, "staff", None) is None and request.user.is_authenticated:
+            # Token authentication happens here, after TenantMiddleware: enter the tenant now,
+            # inside the request transaction the middleware opened.
+            enter_user_tenant(django_request, request.user)
+
+    @property
+    def staff(self):
+        return self.request._request.staff
+
+    @property
+    def tenant(self):
+        return self.request._request.tenant
+
+    def get_queryset(self):
+        return self.scope_queryset(self.model.objects.all())
+
+    def scope_queryset(self, queryset):
+        return queryset
+
+
+class TenantReadOnlyViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class TenantModelViewSet(TenantAPIMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+                         mixins.UpdateModelMixin, mixins.ListModelMixin,
+                         viewsets.GenericViewSet):
+    """No DELETE by default: history is kept; deactivation is a service call."""

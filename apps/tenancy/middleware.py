@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.db import transaction
+from django.utils import translation
+
+from .context import activate, deactivate, set_db_user
+from .models import Staff
+
+
+def enter_user_tenant(request, user) -> None:
+    """Find the signed-in user's membership and enter its tenant in this transaction.
+
+    Sets `request.staff` and `request.tenant` (None for anonymous users, users without an
+    active membership, and members of a deactivated tenant)."""
+    request.staff = None
+    request.tenant = None
+    if user is None or not user.is_authenticated:
+        return
+    set_db_user(user.pk)
+    staff = (Staff.unscoped_objects.select_related("tenant", "team")
+             .filter(user_id=user.pk, active=True, tenant__active=True).first())
+    if staff is None:
+        return
+    request.staff = staff
+    request.tenant = staff.tenant
+    request._tenant_token = activate(staff.tenant_id)
+
+
+class TenantMiddleware:
+    """Runs the whole request in one transaction with the user's tenant entered.
+
+    API views authenticate later (tokens), so the DRF base view calls `enter_user_tenant`
+    again after authentication, inside this same transaction."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with transaction.atomic():
+            request._tenant_token = None
+            enter_user_tenant(request, getattr(request, "user", None))
+            try:
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+            finally:
+                if request._tenant_token is not None:
+                    deactivate(request._tenant_token)
+        return response
+
+
+class UserLanguageMiddleware:
+    """zh-hans by default; a user who picked English gets English."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user and user.is_authenticated else ""
+        language = language or settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response

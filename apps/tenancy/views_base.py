@@ -1,0 +1,39 @@
+"""Base classes every tenant HTML view inherits (the HTML twin of apps.tenancy.api)."""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+
+
+class StaffRequiredMixin(LoginRequiredMixin):
+    """Signed in, an active member of an active tenant, and holding one of `required_roles`."""
+
+    required_roles: tuple[str, ...] = ()
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if getattr(request, "staff", None) is None:
+            raise PermissionDenied
+        if self.required_roles and not request.staff.has_role(*self.required_roles):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    @property
+    def staff(self):
+        return self.request.staff
+
+    @property
+    def tenant(self):
+        return self.request.tenant
+
+
+class TenantObjectMixin(StaffRequiredMixin):
+    """Querysets start from the scoped manager; narrow them in `scope_queryset`."""
+
+    model = None
+
+    def get_queryset(self):
+        return self.scope_queryset(self.model.objects.all())
+
+    def scope_queryset(self, queryset):
+        return queryset
