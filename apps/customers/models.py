@@ -1,0 +1,132 @@
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models.functions import Right
+from django.utils.translation import gettext_lazy as _
+
+from apps.tenancy.models import Staff, Team, TenantModel
+
+
+class Customer(TenantModel):
+    class Gender(models.TextChoices):
+        UNKNOWN = "", _("Unknown")
+        MALE = "M", _("Male")
+        FEMALE = "F", _("Female")
+
+    class Source(models.TextChoices):
+        WALK_IN = "walk_in", _("Walk-in")
+        REFERRAL = "referral", _("Referral (old brings new)")
+        CHANNEL = "channel", _("Channel")
+        PHONE = "phone", _("Phone")
+        ONLINE = "online", _("Online")
+        OTHER = "other", _("Other")
+
+    class Grade(models.TextChoices):
+        NONE = "", _("Not graded")
+        A = "A", "A"
+        B = "B", "B"
+        C = "C", "C"
+        D = "D", "D"
+
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("mobile phone"), max_length=11,
+                             help_text=_("Mainland mobile number; +86, spaces and dashes are accepted."))
+    id_number = models.CharField(_("resident ID number"), max_length=18, blank=True)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices,
+                              default=Source.WALK_IN)
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    tags = ArrayField(models.CharField(max_length=20), verbose_name=_("tags"), default=list,
+                      blank=True)
+    notes = models.TextField(_("notes"), max_length=2000, blank=True)
+    owner = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="owned_customers", verbose_name=_("owner"))
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="customers", verbose_name=_("team"))
+    created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("registered by"))
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "phone"], name="customer_phone_unique_per_tenant"),
+            models.UniqueConstraint(fields=["tenant", "id_number"], condition=~models.Q(id_number=""),
+                                    name="customer_id_number_unique_per_tenant"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "owner", "-created_at"], name="customer_owner_idx"),
+            models.Index(fields=["tenant", "team", "-created_at"], name="customer_team_idx"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="customer_created_idx"),
+            models.Index("tenant", Right("phone", 4), name="customer_phone_last4_idx"),
+            models.Index(fields=["tenant", "name"], name="customer_name_idx"),
+            GinIndex(fields=["tags"], name="customer_tags_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerRelation(TenantModel):
+    """`customer` is the `kind` of `related` (e.g. customer is the spouse of related)."""
+
+    class Kind(models.TextChoices):
+        SPOUSE = "spouse", _("Spouse")
+        PARENT = "parent", _("Parent")
+        CHILD = "child", _("Child")
+        RELATIVE = "relative", _("Relative")
+        COLLEAGUE = "colleague", _("Colleague")
+        FRIEND = "friend", _("Friend")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations",
+                                 verbose_name=_("customer"))
+    related = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="related_by",
+                                verbose_name=_("related customer"))
+    kind = models.CharField(_("relation"), max_length=20, choices=Kind.choices)
+    created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("recorded by"))
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("customer relation")
+        verbose_name_plural = _("customer relations")
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "customer", "related"],
+                                    name="customer_relation_unique_pair"),
+            models.CheckConstraint(condition=~models.Q(customer=models.F("related")),
+                                   name="customer_relation_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} → {self.related} ({self.get_kind_display()})"
+
+    # The inverse label of each kind, to show the relation from the other side.
+    INVERSE = {"spouse": "spouse", "parent": "child", "child": "parent", "relative": "relative",
+               "colleague": "colleague", "friend": "friend"}
+
+
+class TeamCustomerCount(TenantModel):
+    """Nightly snapshot: how many customers each team had on a day (manager's home page)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="+", verbose_name=_("team"))
+    day = models.DateField(_("day"))
+    customers = models.PositiveIntegerField(_("customers"))
+    computed_at = models.DateTimeField(_("computed at"), auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("team customer count")
+        verbose_name_plural = _("team customer counts")
+        ordering = ["-day", "team__name"]
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "team", "day"], nulls_distinct=False,
+                                    name="team_customer_count_unique_day"),
+        ]
