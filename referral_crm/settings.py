@@ -87,7 +87,8 @@ for _alias in DATABASES.values():
     _alias["CONN_HEALTH_CHECKS"] = True
     _alias.setdefault("OPTIONS", {})
 # Tests: the owner creates and migrates the test database; the app role uses it (as in production).
-DATABASES["owner"]["TEST"] = {"NAME": "test_referral_crm", "SERIALIZE": False}
+DATABASES["owner"]["TEST"] = {"NAME": env.str("TEST_DB_NAME", default="test_referral_crm"),
+                              "SERIALIZE": False}
 DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
 DATABASE_ROUTERS = ["apps.tenancy.routers.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -334,7 +334,8 @@ def free_port(host: str) -> int:
 
 def cmd_test(args: argparse.Namespace) -> int:
     with Stack() as env:
-        env["REDIS_URL"] = env["REDIS_URL"].replace("db=0", "db=9") if "db=0" in env["REDIS_URL"] else env["REDIS_URL"]
+        if "db=0" in env["REDIS_URL"]:  # local Redis: keep test keys apart from `make run`'s
+            env["REDIS_URL"] = env["REDIS_URL"].replace("db=0", "db=" + os.environ.get("TEST_REDIS_DB", "9"))
         env["TESTING"] = "true"
         code = subprocess.run([PYTHON, "-m", "pytest", *args.pytest_args], env=env, cwd=ROOT).returncode
         if code == 5:  # pytest: no tests collected -- treat as a failure, CI must run tests
@@ -348,6 +349,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
         code = subprocess.run([PYTHON, str(ROOT / "bench" / "run.py"), *args.rest], env=env,
                               cwd=ROOT).returncode
     return code
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start the local servers and leave them running (later commands reuse them)."""
+    stack = Stack()
+    env = stack.__enter__()
+    prepare_database(env)
+    print(f"export DATABASE_URL='{env['DATABASE_URL']}'")
+    print(f"export DATABASE_OWNER_URL='{env.get('DATABASE_OWNER_URL', env['DATABASE_URL'])}'")
+    print(f"export REDIS_URL='{env['REDIS_URL']}'")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    pg, redis = LocalPostgres(), LocalRedis()
+    pg.started_here = pg.running()
+    redis.started_here = redis.running()
+    redis.stop()
+    pg.stop()
+    return 0
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
@@ -365,6 +386,8 @@ def main() -> int:
     b = sub.add_parser("bench")
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(func=cmd_bench)
+    sub.add_parser("up", help="start the local servers and leave them running").set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the local servers").set_defaults(func=cmd_down)
     e = sub.add_parser("exec", help="run a command with the local servers up and the URLs exported")
     e.add_argument("rest", nargs=argparse.REMAINDER)
     e.set_defaults(func=cmd_exec)

@@ -28,6 +28,12 @@ class TenantAPIMixin:
     def get_queryset(self):
         return self.scope_queryset(self.model.objects.all())
 
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # An object the caller may not see is 404 whatever the method: look it up first.
+        if (self.lookup_url_kwarg or self.lookup_field) in kwargs:
+            self.get_object()
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
     def scope_queryset(self, queryset):
         return queryset
 

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 
 
 class StaffRequiredMixin(LoginRequiredMixin):
@@ -34,6 +35,12 @@ class TenantObjectMixin(StaffRequiredMixin):
 
     def get_queryset(self):
         return self.scope_queryset(self.model.objects.all())
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # An object the caller may not see is 404 whatever the method: look it up first.
+        if "pk" in kwargs:
+            get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        return super().http_method_not_allowed(request, *args, **kwargs)
 
     def scope_queryset(self, queryset):
         return queryset
