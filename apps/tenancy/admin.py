@@ -6,6 +6,7 @@ the scoped manager, new objects get the admin's tenant, and only tenant admins m
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from .forms import AdminStaffAuthenticationForm
 from .models import Staff, Team
 
 
@@ -17,6 +18,8 @@ def _is_tenant_admin(request) -> bool:
 admin.site.site_header = _("referral_crm administration")
 admin.site.site_title = _("referral_crm administration")
 admin.site.has_permission = _is_tenant_admin
+# The admin's own login page applies the same membership check as the site's login page.
+admin.site.login_form = AdminStaffAuthenticationForm
 
 
 class TenantModelAdmin(admin.ModelAdmin):

@@ -55,10 +55,16 @@ def activate(tenant_id: int | None, using: str = "default"):
     return _current_tenant_id.set(tenant_id)
 
 
+def reset(token) -> None:
+    """Forget the tenant in Python only (the transaction that set it is being rolled back)."""
+    _current_tenant_id.reset(token)
+
+
 def deactivate(token, using: str = "default") -> None:
     _current_tenant_id.reset(token)
     conn = connections[using]
-    if conn.in_atomic_block:
+    # A block marked for rollback takes its setting with it (settings are transactional).
+    if conn.in_atomic_block and not conn.needs_rollback:
         _set_db_setting(TENANT_SETTING, _current_tenant_id.get(), using)
 
 
@@ -70,8 +76,11 @@ def tenant_context(tenant, using: str = "default") -> Iterator[None]:
         token = activate(tenant_id, using)
         try:
             yield
-        finally:
-            deactivate(token, using)
+        except BaseException:
+            # The atomic block rolls back, and the setting with it; only the variable is ours.
+            reset(token)
+            raise
+        deactivate(token, using)
 
 
 @contextmanager
@@ -81,5 +90,7 @@ def no_tenant(using: str = "default") -> Iterator[None]:
         token = activate(None, using)
         try:
             yield
-        finally:
-            deactivate(token, using)
+        except BaseException:
+            reset(token)
+            raise
+        deactivate(token, using)

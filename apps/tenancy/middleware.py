@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from .context import activate, deactivate, set_db_user
+from .context import activate, deactivate, reset, set_db_user
 from .models import Staff
 
 
@@ -16,13 +16,16 @@ def enter_user_tenant(request, user) -> None:
     if user is None or not user.is_authenticated:
         return
     set_db_user(user.pk)
-    staff = (Staff.unscoped_objects.select_related("tenant", "team")
+    # Only the membership and its (global) tenant row: anything tenant-owned joined here
+    # would be hidden by row-level security, because no tenant is entered yet. `staff.team`
+    # loads lazily, after the tenant is entered.
+    staff = (Staff.unscoped_objects.select_related("tenant")
              .filter(user_id=user.pk, active=True, tenant__active=True).first())
     if staff is None:
         return
+    request._tenant_token = activate(staff.tenant_id)
     request.staff = staff
     request.tenant = staff.tenant
-    request._tenant_token = activate(staff.tenant_id)
 
 
 class TenantMiddleware:
@@ -40,11 +43,14 @@ class TenantMiddleware:
             enter_user_tenant(request, getattr(request, "user", None))
             try:
                 response = self.get_response(request)
-                if response.status_code >= 500:
-                    transaction.set_rollback(True)
-            finally:
+            except BaseException:
                 if request._tenant_token is not None:
-                    deactivate(request._tenant_token)
+                    reset(request._tenant_token)  # the rollback takes the setting with it
+                raise
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            if request._tenant_token is not None:
+                deactivate(request._tenant_token)
         return response
 
 

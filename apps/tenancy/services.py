@@ -142,3 +142,60 @@ def staff_set_active(*, tenant: Tenant, actor: Staff | None, staff: Staff, activ
                      action="staff.reactivate" if active else "staff.deactivate", target=staff,
                      changes={"active": [not active, active]}, reason=reason)
         return staff
+
+
+# --------------------------------------------------------------------------- the signed-in user
+# Additions for the web shell: the user's own settings, password and API tokens.
+
+LANGUAGE_CHOICES = {code for code, _label in User._meta.get_field("language").choices}
+
+
+@transaction.atomic
+def user_set_language(*, tenant: Tenant, actor: Staff, language: str) -> User:
+    """The actor picks their interface language ('zh-hans' or 'en'; '' = the site default)."""
+    if language and language not in LANGUAGE_CHOICES:
+        raise ValidationError({"language": _("Unknown language.")})
+    with tenant_context(tenant):
+        user = User.objects.select_for_update().get(pk=actor.user_id)
+        if user.language != language:
+            old = user.language
+            user.language = language
+            user.save(update_fields=["language"])
+            audit_record(tenant=tenant, actor=actor, action="user.language", target=actor,
+                         changes={"language": [old, language]})
+        return user
+
+
+@transaction.atomic
+def user_change_password(*, tenant: Tenant, actor: Staff, new_password: str) -> User:
+    """The actor sets a new password (the form has checked the old one and the validators)."""
+    with tenant_context(tenant):
+        user = User.objects.select_for_update().get(pk=actor.user_id)
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit_record(tenant=tenant, actor=actor, action="user.password_change", target=actor)
+        return user
+
+
+@transaction.atomic
+def auth_token_issue(*, staff: Staff) -> str:
+    """The API token of an active member (created on first use); returns its key."""
+    from rest_framework.authtoken.models import Token
+
+    with tenant_context(staff.tenant_id):
+        token, created = Token.objects.get_or_create(user_id=staff.user_id)
+        if created:
+            audit_record(tenant=staff.tenant, actor=staff, action="auth.token_issue", target=staff)
+        return token.key
+
+
+@transaction.atomic
+def auth_token_revoke(*, user: User, staff: Staff | None) -> bool:
+    """Delete the user's API token (API logout). Returns whether there was one."""
+    from rest_framework.authtoken.models import Token
+
+    deleted, _rows = Token.objects.filter(user_id=user.pk).delete()
+    if deleted and staff is not None:
+        with tenant_context(staff.tenant_id):
+            audit_record(tenant=staff.tenant, actor=staff, action="auth.token_revoke", target=staff)
+    return bool(deleted)
