@@ -4,6 +4,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -86,6 +87,9 @@ for _alias in DATABASES.values():
     _alias.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     _alias["CONN_HEALTH_CHECKS"] = True
     _alias.setdefault("OPTIONS", {})
+# A Celery worker started by a test must use the test database (tests/customers/test_tasks.py).
+if env.str("DATABASE_NAME_OVERRIDE", default=""):
+    DATABASES["default"]["NAME"] = env.str("DATABASE_NAME_OVERRIDE")
 # Tests: the owner creates and migrates the test database; the app role uses it (as in production).
 DATABASES["owner"]["TEST"] = {"NAME": env.str("TEST_DB_NAME", default="test_referral_crm"),
                               "SERIALIZE": False}
@@ -127,6 +131,14 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Code-defined periodic jobs (django-celery-beat's DatabaseScheduler loads them at start).
+CELERY_BEAT_SCHEDULE = {
+    "nightly-team-customer-counts": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=1, minute=5),
+        "args": ["customers.count_team_customers"],
+    },
+}
 
 # --------------------------------------------------------------------------- auth
 AUTH_USER_MODEL = "tenancy.User"

@@ -1,1 +1,8 @@
-urlpatterns = []
+from rest_framework.routers import SimpleRouter
+
+from .api import CustomerViewSet
+
+router = SimpleRouter()
+router.register("customers", CustomerViewSet, basename="customer")
+
+urlpatterns = router.urls

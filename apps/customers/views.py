@@ -1,0 +1,280 @@
+"""Customer pages (thin: selectors read, services write)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q, Value
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from apps.core.identity import mask_id_number, mask_name, normalize_phone
+from apps.tenancy.models import Staff, Team
+from apps.tenancy.roles import Role
+from apps.tenancy.views_base import TenantObjectMixin
+
+from . import services
+from .forms import CustomerForm, RelationForm, style_fields
+from .models import Customer, CustomerRelation
+from .selectors import (
+    WRITE_ROLES,
+    CustomerFilterForm,
+    can_see_full_id_number,
+    customer_history,
+    customer_relations,
+    editable_customers,
+    filter_customers,
+    visible_customers,
+)
+
+PAGE_SIZE = 25
+
+ACTION_LABELS = {
+    "customer.create": gettext_lazy("Registered"),
+    "customer.update": gettext_lazy("Changed"),
+    "customer.relation_add": gettext_lazy("Relation added"),
+    "customer.relation_remove": gettext_lazy("Relation removed"),
+}
+
+
+class CustomerMixin(TenantObjectMixin):
+    model = Customer
+
+    def scope_queryset(self, queryset):
+        return visible_customers(self.staff, queryset)
+
+    def get_customer(self, pk: int) -> Customer:
+        return get_object_or_404(self.get_queryset().select_related("owner", "team", "created_by"),
+                                 pk=pk)
+
+    def get_editable_customer(self, pk: int) -> Customer:
+        """404 if the viewer cannot see it, 403 if they see it but may not change it."""
+        customer = self.get_customer(pk)
+        if not editable_customers(self.staff).filter(pk=customer.pk).exists():
+            raise PermissionDenied
+        return customer
+
+
+class CustomerListView(CustomerMixin, View):
+    def get(self, request):
+        staff = self.staff
+        filter_form = self.filter_form()
+        partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+        status, filter_errors = 200, []
+        try:
+            customers = filter_customers(self.get_queryset().select_related("owner", "team"),
+                                         request.GET)
+        except ValidationError as exc:
+            labels = {k: f.label for k, f in CustomerFilterForm.base_fields.items()}
+            filter_errors = [{"label": labels.get(field, field), "messages": msgs}
+                             for field, msgs in exc.message_dict.items()]
+            customers = Customer.objects.none()
+            status = 200 if partial else 400  # htmx does not swap 4xx answers in
+        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {"filter_form": filter_form, "filter_errors": filter_errors, "page": page,
+                   "customers": page.object_list, "can_create": staff.has_role(*WRITE_ROLES)}
+        template = "customers/_results.html" if partial else "customers/list.html"
+        return render(request, template, context, status=status)
+
+
+    def filter_form(self) -> CustomerFilterForm:
+        """The filters shown: owner/team only where they can narrow what the viewer sees.
+        Their options come from one query (a UNION of staff and teams)."""
+        staff = self.staff
+        form = CustomerFilterForm(self.request.GET)
+        if staff.has_role(Role.ADMIN, Role.CUSTOMER_SERVICE, Role.FINANCE):
+            owners = Staff.objects.all()
+            teams = Team.objects.all()
+        elif staff.is_manager and staff.team_id:
+            owners, teams = Staff.objects.filter(team_id=staff.team_id), None
+        else:
+            owners = teams = None
+        parts = [qs.annotate(kind=Value(kind)).values_list("pk", "name", "kind")
+                 for qs, kind in ((owners, "owner"), (teams, "team")) if qs is not None]
+        rows = list(parts[0].union(*parts[1:], all=True)) if parts else []
+        for field in ("owner", "team"):
+            options = sorted((r for r in rows if r[2] == field), key=lambda r: (r[1], r[0]))
+            if not options:
+                del form.fields[field]
+                continue
+            form.fields[field] = forms.TypedChoiceField(
+                label=form.fields[field].label, required=False, coerce=int,
+                choices=[("", _("Any owner") if field == "owner" else _("Any team")),
+                         *[(pk, name) for pk, name, _kind in options]])
+        style_fields(form)
+        return form
+
+
+class CustomerCreateView(CustomerMixin, View):
+    required_roles = WRITE_ROLES
+
+    def get(self, request):
+        return self.render_form(CustomerForm(staff=self.staff))
+
+    def post(self, request):
+        form = CustomerForm(request.POST, staff=self.staff)
+        if form.is_valid():
+            try:
+                customer = services.customer_create(tenant=self.tenant, actor=self.staff,
+                                                    **form.service_kwargs())
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("Customer %(name)s registered.") % {"name": customer.name})
+                return redirect("customers:detail", pk=customer.pk)
+        return self.render_form(form)
+
+    def render_form(self, form):
+        return render(self.request, "customers/form.html",
+                      {"form": form, "customer": None, "title": _("Register a customer")})
+
+
+class CustomerEditView(CustomerMixin, View):
+    def get(self, request, pk):
+        customer = self.get_editable_customer(pk)
+        return self.render_form(CustomerForm(staff=self.staff, customer=customer), customer)
+
+    def post(self, request, pk):
+        customer = self.get_editable_customer(pk)
+        form = CustomerForm(request.POST, staff=self.staff, customer=customer)
+        if form.is_valid():
+            try:
+                customer = services.customer_update(tenant=self.tenant, actor=self.staff,
+                                                    customer=customer, **form.service_kwargs())
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("Customer %(name)s saved.") % {"name": customer.name})
+                return redirect("customers:detail", pk=customer.pk)
+        return self.render_form(form, customer)
+
+    def render_form(self, form, customer):
+        return render(self.request, "customers/form.html",
+                      {"form": form, "customer": customer,
+                       "title": _("Edit %(name)s") % {"name": customer.name}})
+
+
+def _history_rows(entries, staff: Staff, visible_ids: set[int]) -> list[dict]:
+    """Audit entries made readable: field labels, owner/team names, masked IDs for non-admins."""
+    entries = list(entries)
+    staff_ids, team_ids, customer_ids = set(), set(), set()
+    for e in entries:
+        for field, value in e.changes.items():
+            values = value if isinstance(value, list) and e.action == "customer.update" else [value]
+            if field == "owner":
+                staff_ids.update(v for v in values if v)
+            elif field == "team":
+                team_ids.update(v for v in values if v)
+            elif field == "related":
+                customer_ids.add(value)
+    staff_names = dict(Staff.objects.filter(pk__in=staff_ids).values_list("pk", "name"))
+    team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
+    customer_names = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "name"))
+    kinds = dict(CustomerRelation.Kind.choices)
+    full_id = can_see_full_id_number(staff)
+
+    def show(field, value):
+        if value in (None, "", []):
+            return "—"
+        if field == "owner":
+            return staff_names.get(value, f"#{value}")
+        if field == "team":
+            return team_names.get(value, f"#{value}")
+        if field == "id_number" and not full_id:
+            return mask_id_number(value)
+        if field == "related":
+            name = customer_names.get(value, f"#{value}")
+            return name if value in visible_ids else mask_name(name)
+        if field == "kind":
+            return kinds.get(value, value)
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        choices = {"gender": Customer.Gender, "source": Customer.Source, "grade": Customer.Grade}
+        if field in choices:
+            return dict(choices[field].choices).get(value, value)
+        return value
+
+    def label(field):
+        try:
+            return Customer._meta.get_field(field).verbose_name
+        except Exception:
+            return {"related": _("related customer"), "kind": _("relation"),
+                    "relation": _("relation")}.get(field, field)
+
+    rows = []
+    for e in entries:
+        lines = []
+        for field, value in e.changes.items():
+            if field in ("relation", "direction"):
+                continue
+            if e.action == "customer.update" and isinstance(value, list) and len(value) == 2:
+                lines.append({"label": label(field), "old": show(field, value[0]),
+                              "new": show(field, value[1])})
+            else:
+                lines.append({"label": label(field), "old": None, "new": show(field, value)})
+        rows.append({"entry": e, "action": ACTION_LABELS.get(e.action, e.action), "lines": lines})
+    return rows
+
+
+class DetailPageMixin(CustomerMixin):
+    def render_detail(self, customer, relation_form, status=200):
+        staff = self.staff
+        relations = customer_relations(customer, staff)
+        history = list(customer_history(customer)[:100])
+        related_ids = {e.changes.get("related") for e in history if e.changes.get("related")}
+        visible_ids = set(visible_customers(staff).filter(pk__in=related_ids)
+                          .values_list("pk", flat=True)) if related_ids else set()
+        can_edit = editable_customers(staff).filter(pk=customer.pk).exists()
+        id_display = (customer.id_number if can_see_full_id_number(staff)
+                      else mask_id_number(customer.id_number))
+        context = {"customer": customer, "id_display": id_display, "relations": relations,
+                   "relation_form": relation_form, "history": _history_rows(history, staff, visible_ids),
+                   "can_edit": can_edit}
+        return render(self.request, "customers/detail.html", context, status=status)
+
+
+class CustomerDetailView(DetailPageMixin, View):
+    def get(self, request, pk):
+        return self.render_detail(self.get_customer(pk), RelationForm())
+
+
+class RelationAddView(DetailPageMixin, View):
+    def post(self, request, pk):
+        customer = self.get_editable_customer(pk)
+        form = RelationForm(request.POST)
+        if form.is_valid():
+            related = None
+            try:
+                phone = normalize_phone(form.cleaned_data["related_phone"])
+            except ValidationError as exc:
+                form.add_error("related_phone", exc)
+            else:
+                related = visible_customers(self.staff).filter(phone=phone).first()
+                if related is None:
+                    form.add_error("related_phone", _("None of your customers has this number."))
+            if related is not None:
+                try:
+                    services.relation_add(tenant=self.tenant, actor=self.staff, customer=customer,
+                                          related=related, kind=form.cleaned_data["kind"])
+                except ValidationError as exc:
+                    form.add_service_errors(exc)
+                else:
+                    messages.success(request, _("Relation added."))
+                    return redirect("customers:detail", pk=customer.pk)
+        return self.render_detail(customer, form)
+
+
+class RelationRemoveView(CustomerMixin, View):
+    def post(self, request, pk, relation_pk):
+        customer = self.get_editable_customer(pk)
+        relation = get_object_or_404(
+            CustomerRelation.objects.filter(Q(customer_id=customer.pk) | Q(related_id=customer.pk)),
+            pk=relation_pk)
+        services.relation_remove(tenant=self.tenant, actor=self.staff, customer=customer,
+                                 relation=relation)
+        messages.success(request, _("Relation removed."))
+        return redirect("customers:detail", pk=customer.pk)
