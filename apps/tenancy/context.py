@@ -83,14 +83,6 @@ def tenant_context(tenant, using: str = "default") -> Iterator[None]:
         deactivate(token, using)
 
 
-@contextmanager
-def no_tenant(using: str = "default") -> Iterator[None]:
+def no_tenant(using: str = "default"):
     """Explicitly leave any tenant: tenant tables then show zero rows."""
-    with transaction.atomic(using=using):
-        token = activate(None, using)
-        try:
-            yield
-        except BaseException:
-            reset(token)
-            raise
-        deactivate(token, using)
+    return tenant_context(None, using)
