@@ -92,7 +92,7 @@ if env.str("DATABASE_NAME_OVERRIDE", default=""):
     DATABASES["default"]["NAME"] = env.str("DATABASE_NAME_OVERRIDE")
 # Tests: the owner creates and migrates the test database; the app role uses it (as in production).
 DATABASES["owner"]["TEST"] = {"NAME": env.str("TEST_DB_NAME", default="test_referral_crm"),
-                              "SERIALIZE": False}
+                              "SERIALIZE": False, "DEPENDENCIES": []}
 DATABASES["default"]["TEST"] = {"MIRROR": "owner"}
 DATABASE_ROUTERS = ["apps.tenancy.routers.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -81,3 +81,20 @@ def client_for():
 @pytest.fixture
 def api_client_for():
     return api_login
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb):
+    """Set up `owner` too: pytest-django only sets up the aliases tests use (`default`), and
+    `default` mirrors `owner`, so without this the suite runs on the dev database."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=0, interactive=False, keepdb=django_db_keepdb,
+                                 aliases={"default", "owner"}, serialized_aliases=set())
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connections
+
+        connections.close_all()  # the app role's connection to the test DB, before DROP
+        teardown_databases(db_cfg, verbosity=0, keepdb=django_db_keepdb)

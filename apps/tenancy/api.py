@@ -2,6 +2,7 @@
 scoped manager; subclasses narrow them in `scope_queryset`, they never replace them."""
 
 from rest_framework import mixins, viewsets
+from rest_framework.exceptions import NotFound
 
 from .middleware import enter_user_tenant
 
@@ -27,6 +28,18 @@ class TenantAPIMixin:
 
     def get_queryset(self):
         return self.scope_queryset(self.model.objects.all())
+
+    def permission_denied(self, request, message=None, code=None):
+        # Another tenant's object (or no object) is a 404 before any role is considered, so a
+        # refusal never tells whether an id exists elsewhere.
+        self._raise_404_unless_in_tenant()
+        super().permission_denied(request, message=message, code=code)
+
+    def _raise_404_unless_in_tenant(self):
+        lookup = self.lookup_url_kwarg or self.lookup_field
+        if lookup in self.kwargs and getattr(self.request._request, "tenant", None) is not None:
+            if not self.model.objects.filter(**{self.lookup_field: self.kwargs[lookup]}).exists():
+                raise NotFound
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         # An object the caller may not see is 404 whatever the method: look it up first.

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 
@@ -16,8 +17,13 @@ class StaffRequiredMixin(LoginRequiredMixin):
         if getattr(request, "staff", None) is None:
             raise PermissionDenied
         if self.required_roles and not request.staff.has_role(*self.required_roles):
-            raise PermissionDenied
+            self.permission_denied()
         return super().dispatch(request, *args, **kwargs)
+
+    def permission_denied(self):
+        """Refuse with 403; views with an object in the URL turn that into 404 first when the
+        object is not in the tenant (see TenantObjectMixin)."""
+        raise PermissionDenied
 
     @property
     def staff(self):
@@ -35,6 +41,13 @@ class TenantObjectMixin(StaffRequiredMixin):
 
     def get_queryset(self):
         return self.scope_queryset(self.model.objects.all())
+
+    def permission_denied(self):
+        # Another tenant's object (or no object) is a 404 before any role is considered, so a
+        # refusal never tells whether an id exists elsewhere.
+        if "pk" in self.kwargs and not self.model.objects.filter(pk=self.kwargs["pk"]).exists():
+            raise Http404
+        super().permission_denied()
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         # An object the caller may not see is 404 whatever the method: look it up first.

@@ -39,7 +39,7 @@ def test_create_errors_use_the_api_field_names(world_a, api_client_for):
     error = res.json()["error"]
     assert error["status"] == 400 and error["code"] == "invalid"
     assert set(error["fields"]) == {"name", "phone", "id_number", "owner_id"}
-    assert error["fields"]["phone"] == ["This mobile number is already registered."]
+    assert error["fields"]["phone"] == ["该手机号已登记。"]
     res = api.post(URL, {"name": "x", "phone": "13800138000", "team_id": 999999}, format="json")
     assert res.status_code == 400 and list(res.json()["error"]["fields"]) == ["team_id"]
     res = api.post(URL, {"phone": "13800138000", "birthday": "not a date"}, format="json")

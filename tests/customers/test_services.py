@@ -58,7 +58,7 @@ def test_id_number_with_wrong_check_digit(world_a):
     with pytest.raises(ValidationError) as exc:
         customer_create(tenant=world_a.tenant, actor=world_a.sales, name="甲", phone=next_phone(),
                         id_number=bad)
-    assert errors_of(exc) == {"id_number": ["The check digit of this ID number is wrong."]}
+    assert errors_of(exc) == {"id_number": ["该身份证号的校验位不正确。"]}
 
 
 @pytest.mark.parametrize("birth", ["19900230", "19901301", "18800101", "29990101"])
@@ -73,7 +73,7 @@ def test_id_number_of_wrong_length(world_a):
     with pytest.raises(ValidationError) as exc:
         customer_create(tenant=world_a.tenant, actor=world_a.sales, name="甲", phone=next_phone(),
                         id_number="1101051949123100")
-    assert errors_of(exc) == {"id_number": ["A resident ID number has 18 characters."]}
+    assert errors_of(exc) == {"id_number": ["身份证号应为 18 位。"]}
 
 
 def test_birthday_contradicting_the_id_number(world_a):
@@ -162,11 +162,11 @@ def test_duplicate_phone_hides_the_owner_from_someone_who_does_not(world_a):
     first = CustomerFactory(tenant=world_a.tenant, actor=world_a.sales, name="张三")
     with pytest.raises(ValidationError) as exc:
         customer_create(tenant=world_a.tenant, actor=world_a.sales2, name="某人", phone=first.phone)
-    assert errors_of(exc) == {"phone": ["This mobile number is already registered."]}
+    assert errors_of(exc) == {"phone": ["该手机号已登记。"]}
     with pytest.raises(ValidationError) as exc:  # other team: not visible either
         customer_create(tenant=world_a.tenant, actor=world_a.sales_other_team, name="某人",
                         phone=first.phone)
-    assert errors_of(exc) == {"phone": ["This mobile number is already registered."]}
+    assert errors_of(exc) == {"phone": ["该手机号已登记。"]}
 
 
 def test_duplicate_id_number(world_a):
@@ -174,7 +174,7 @@ def test_duplicate_id_number(world_a):
     CustomerFactory(tenant=world_a.tenant, actor=world_a.sales, id_number=id_number)
     with pytest.raises(ValidationError) as exc:
         CustomerFactory(tenant=world_a.tenant, actor=world_a.sales2, id_number=id_number.lower())
-    assert errors_of(exc) == {"id_number": ["This ID number is already registered."]}
+    assert errors_of(exc) == {"id_number": ["该身份证号已登记。"]}
     with pytest.raises(ValidationError) as exc:
         CustomerFactory(tenant=world_a.tenant, actor=world_a.admin, id_number=id_number)
     assert world_a.sales.name in errors_of(exc)["id_number"][0]

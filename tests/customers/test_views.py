@@ -44,12 +44,12 @@ def test_form_keeps_what_was_typed_and_shows_field_errors(world_a, client_for):
     body = res.content.decode()
     assert res.status_code == 200
     errors = res.context["form"].errors
-    assert errors["phone"] == ["This mobile number is already registered."]  # owner not named
-    assert errors["id_number"] == ["The check digit of this ID number is wrong."]
+    assert errors["phone"] == ["该手机号已登记。"]  # owner not named
+    assert errors["id_number"] == ["该身份证号的校验位不正确。"]
     assert "address" in errors
     assert 'value="王小明"' in body and 'value="110105194912310021"' in body and "周末有空" in body
     assert 'value="VIP，老客户"' in body
-    assert "already registered" in body
+    assert "该手机号已登记。" in body
     with world_a.context():
         assert Customer.objects.count() == 1
 
@@ -119,8 +119,8 @@ def test_detail_shows_history(world_a, client_for):
     history = res.context["history"]
     assert [row["entry"].action for row in history] == ["customer.update", "customer.create"]
     lines = {str(line["label"]): (line["old"], line["new"]) for line in history[0]["lines"]}
-    assert lines["owner"] == (world_a.sales.name, world_a.sales2.name)
-    assert lines["grade"] == ("C", "A")
+    assert lines["归属人"] == (world_a.sales.name, world_a.sales2.name)
+    assert lines["等级"] == ("C", "A")
 
 
 def test_relations_on_the_detail_page(world_a, client_for):
@@ -138,7 +138,7 @@ def test_relations_on_the_detail_page(world_a, client_for):
     assert 'value="friend" selected' in res.content.decode()
     res = client.post(add, {"kind": "spouse", "related_phone": spouse.phone})
     assert res.context["relation_form"].errors["related_phone"] == [
-        "These two customers are already related."]
+        "这两位客户之间已有关系。"]
     body = client.get(reverse("customers:detail", args=[spouse.pk])).content.decode()
     assert "张三" in body and "confirm(" in body
     with world_a.context():

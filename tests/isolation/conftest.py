@@ -1,0 +1,87 @@
+"""Fixtures of the isolation suite.
+
+Building two tenants with a member of every role and their customers takes most of a test's
+time, and the matrix has hundreds of cases; so the data is built once per module inside an
+outer transaction (rolled back at the end of the module), and every test runs in a savepoint
+inside it (pytest-django's `db`), exactly like Django's TestCase.setUpTestData. `world_a` and
+`world_b` are overridden here to be those module-level worlds."""
+
+import pytest
+from django.db import transaction
+
+from apps.core.models import AuditEntry
+from apps.tenancy.context import tenant_context
+from tests.conftest import TenantWorld
+
+from .data import TenantData, populate, snapshot
+
+# An id no row has (sequences in a test database never get near it).
+MISSING_ID = 2_000_000_000
+
+
+class Isolation:
+    """Tenant A's objects (the targets), tenant B's (the attacker's own), and A's snapshot."""
+
+    def __init__(self, world_a, world_b):
+        self.world_a, self.world_b = world_a, world_b
+        self.a: TenantData = populate(world_a)
+        self.b: TenantData = populate(world_b)
+        self.ids = self._ids(world_a, self.a)
+        self.b_ids = self._ids(world_b, self.b)
+        self.secrets = self.a.secrets
+        self.before = snapshot(world_a)
+
+    @staticmethod
+    def _ids(world, data: TenantData) -> dict[str, int]:
+        with tenant_context(world.tenant):
+            audit = AuditEntry.objects.order_by("pk").first()
+        return {"customer": data.customer.pk, "relation": data.relation.pk,
+                "team": world.team1.pk, "staff": world.sales.pk, "user": world.sales.user_id,
+                "team_count": data.team_count.pk, "audit": audit.pk, "tenant": world.tenant.pk}
+
+    def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
+        ids = ids or self.ids
+        out = {}
+        for param, kind in zip(route.params, route.object_kinds, strict=True):
+            if kind is None or kind not in ids:
+                pytest.fail(f"{route.label}: cannot fill URL kwarg {param!r}; teach "
+                            "tests/isolation/routes.py (TOKEN_KINDS / MODEL_KINDS) what it names")
+            out[param] = MISSING_ID if missing else ids[kind]
+        return out
+
+    def assert_a_unchanged(self, context: str = "") -> None:
+        after = snapshot(self.world_a)
+        changed = {k for k in self.before if self.before[k] != after.get(k)}
+        assert not changed, f"{context}: tenant A's data changed in {sorted(changed)}"
+
+
+@pytest.fixture(scope="module")
+def _isolation_data(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            data = Isolation(TenantWorld("tenant-a", "甲家居"), TenantWorld("tenant-b", "乙教育"))
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield data
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def iso(db, _isolation_data) -> Isolation:
+    return _isolation_data
+
+
+@pytest.fixture
+def world_a(db, _isolation_data):
+    return _isolation_data.world_a
+
+
+@pytest.fixture
+def world_b(db, _isolation_data):
+    return _isolation_data.world_b

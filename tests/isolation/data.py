@@ -1,0 +1,124 @@
+"""Data builders shared by the isolation tests (tests/isolation, tests/tenancy/test_rls.py).
+
+`populate(world)` gives a TenantWorld customers, a relation, a team count and audit entries,
+all carrying strings that are unique to that tenant (`secrets`), so a response body or a raw
+query can be searched for any trace of the other tenant.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import connection
+
+from apps.customers.models import Customer, CustomerRelation, TeamCustomerCount
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Staff, Tenant, TenantModel, User
+
+# Per tenant slug: a distinctive name prefix, phone prefix and two valid resident ID numbers.
+_PROFILES = {
+    "tenant-a": ("Qzx甲客户", "1391234", ["110105194912310046", "110105194912310038"]),
+    "tenant-b": ("Wvy乙客户", "1371234", ["440304198508073236", "440304198508073252"]),
+}
+
+
+@dataclass
+class TenantData:
+    world: object
+    customers: list = field(default_factory=list)
+    relation: CustomerRelation | None = None
+    team_count: TeamCustomerCount | None = None
+
+    @property
+    def customer(self) -> Customer:
+        return self.customers[0]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in a response or query result seen by another tenant."""
+        out = [self.world.tenant.name]
+        for c in self.customers:
+            out += [c.name, c.phone, c.notes] + ([c.id_number] if c.id_number else [])
+        with tenant_context(self.world.tenant):
+            out += [s.name for s in Staff.unscoped_objects.filter(tenant_id=self.world.tenant.pk)]
+        return out
+
+
+def _create_customer(world, actor: Staff, **fields) -> Customer:
+    """Through the service once it exists (it validates and audits), else the scoped manager."""
+    try:
+        from apps.customers.services import customer_create
+    except ImportError:
+        customer_create = None
+    if customer_create is not None:
+        return customer_create(tenant=world.tenant, actor=actor, **fields)
+    with tenant_context(world.tenant):
+        return Customer.objects.create(tenant=world.tenant, created_by=actor, **fields)
+
+
+def _create_relation(world, customer: Customer, related: Customer) -> CustomerRelation:
+    try:
+        from apps.customers.services import relation_add
+    except ImportError:
+        relation_add = None
+    if relation_add is not None:
+        return relation_add(tenant=world.tenant, actor=None, customer=customer, related=related,
+                            kind=CustomerRelation.Kind.SPOUSE)
+    with tenant_context(world.tenant):
+        return CustomerRelation.objects.create(tenant=world.tenant, customer=customer,
+                                               related=related, kind=CustomerRelation.Kind.SPOUSE)
+
+
+def populate(world) -> TenantData:
+    prefix, phone, id_numbers = _PROFILES[world.tenant.slug]
+    data = TenantData(world)
+    owners = [(world.sales, world.team1), (world.sales2, world.team1),
+              (world.sales_other_team, world.team2)]
+    for i, (owner, team) in enumerate(owners, start=1):
+        data.customers.append(_create_customer(
+            world, owner, name=f"{prefix}{i}", phone=f"{phone}{i:04d}",
+            id_number=id_numbers[i - 1] if i <= len(id_numbers) else "",
+            notes=f"SECRET-NOTE-{world.tenant.slug}-{i}", owner=owner, team=team))
+    data.relation = _create_relation(world, data.customers[0], data.customers[1])
+    with tenant_context(world.tenant):
+        data.team_count = TeamCustomerCount.objects.create(
+            tenant=world.tenant, team=world.team1, day=datetime.date(2026, 1, 1), customers=2)
+    return data
+
+
+def tenant_models() -> list[type[TenantModel]]:
+    return [m for m in apps.get_models() if issubclass(m, TenantModel)]
+
+
+def snapshot(world) -> dict:
+    """Every row the tenant owns (all tenant models, its tenant row, its users' logins).
+
+    Read in the tenant's context with an explicit tenant filter rather than through the scoped
+    managers, so the snapshot stays exact even in an experiment that breaks those managers."""
+    out = {}
+    with tenant_context(world.tenant):
+        for model in tenant_models():
+            rows = model.unscoped_objects.filter(tenant_id=world.tenant.pk).order_by("pk")
+            out[model._meta.label] = list(rows.values())
+        user_ids = list(Staff.unscoped_objects.filter(tenant_id=world.tenant.pk)
+                        .values_list("user_id", flat=True))
+    out["tenancy.Tenant"] = list(Tenant.objects.filter(pk=world.tenant.pk).values())
+    # last_login excluded: A's own users signing in (the control tests) legitimately update it.
+    fields = [f.attname for f in User._meta.concrete_fields if f.name != "last_login"]
+    out["tenancy.User"] = list(User.objects.filter(pk__in=user_ids).order_by("pk").values(*fields))
+    return out
+
+
+def tenant_tables() -> list[str]:
+    """Every table in `public` with a tenant_id column (from the catalog, privileges aside)."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT c.relname FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attname = 'tenant_id'
+              AND a.attnum > 0 AND NOT a.attisdropped
+            ORDER BY c.relname""")
+        return [r[0] for r in cur.fetchall()]
