@@ -391,7 +391,15 @@ def main() -> int:
     e = sub.add_parser("exec", help="run a command with the local servers up and the URLs exported")
     e.add_argument("rest", nargs=argparse.REMAINDER)
     e.set_defaults(func=cmd_exec)
-    args = parser.parse_args()
+    # Everything after the sub-command that dev.py does not know goes to pytest / the command.
+    args, extra = parser.parse_known_args()
+    if extra:
+        if args.cmd == "test":
+            args.pytest_args = extra + args.pytest_args
+        elif args.cmd in ("bench", "exec"):
+            args.rest = extra + args.rest
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.func(args)
 
 
