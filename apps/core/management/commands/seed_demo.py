@@ -1,0 +1,224 @@
+"""Load the demo tenants (`make run` calls this after migrating).
+
+Two companies from fixtures/demo.json -- 名匠家居 (home furnishing, two teams, one login per role,
+200 customers) and 启航教育 (education, 20 customers) -- created through the services, so every
+row passes the same validation and leaves the same audit trail as a real registration. The
+customers are generated with a fixed random seed: the same data on every machine.
+
+Idempotent: a tenant whose slug exists is left alone; the logins are printed either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from apps.core.identity import normalize_id_number, normalize_phone
+from apps.customers.services import customer_create, relation_add
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Staff, Tenant
+from apps.tenancy.roles import Role
+from apps.tenancy.services import staff_create, team_create, tenant_create
+
+FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
+SEED = 2026
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def id_check_digit(first17: str) -> str:
+    """GB 11643-1999: sum of digit x weight mod 11 picks the check character."""
+    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def make_resident_id(region: str, birth: dt.date, seq: int) -> str:
+    """An 18-character resident ID; `seq` (0-999) is odd for men, even for women."""
+    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return first17 + id_check_digit(first17)
+
+
+def _weighted(rng: random.Random, table: dict[str, int]) -> str:
+    return rng.choices(list(table), weights=list(table.values()))[0]
+
+
+class CustomerGenerator:
+    def __init__(self, vocab: dict, spec: dict, rng: random.Random):
+        self.vocab, self.spec, self.rng = vocab, spec, rng
+        self.phones: set[str] = set()
+        self.ids: set[str] = set()
+
+    def name(self, gender: str, surname: str | None = None) -> str:
+        rng = self.rng
+        pool = {"M": "given_male", "F": "given_female"}.get(gender) or rng.choice(
+            ["given_male", "given_female"])
+        return (surname or rng.choice(self.vocab["surnames"])) + rng.choice(self.vocab[pool])
+
+    def phone(self) -> str:
+        while True:
+            value = self.rng.choice(self.vocab["phone_prefixes"]) + f"{self.rng.randrange(10**8):08d}"
+            if value not in self.phones:
+                self.phones.add(value)
+                return normalize_phone(value)
+
+    def resident_id(self, gender: str) -> tuple[str, dt.date]:
+        """A valid, unique resident ID. A region code is only valid for births after it was
+        created (440305 Nanshan: 1983 on), which `normalize_id_number` checks: draw again."""
+        rng = self.rng
+        while True:
+            birth = dt.date(1958, 1, 1) + dt.timedelta(days=rng.randrange(16_000))  # 1958-2001
+            seq = rng.randrange(500) * 2 + (1 if gender == "M" else 0)
+            value = make_resident_id(rng.choice(self.spec["id_regions"]), birth, seq)
+            try:
+                valid = normalize_id_number(value) == value
+            except ValidationError:
+                continue
+            if valid and value not in self.ids:
+                self.ids.add(value)
+                return value, birth
+
+    def address(self) -> str:
+        rng = self.rng
+        return rng.choice(self.spec["addresses"]).format(
+            n=rng.randrange(1, 999), b=rng.randrange(1, 30),
+            r=f"{rng.randrange(1, 33)}{rng.randrange(1, 5):02d}")
+
+    def customer(self, owner: Staff | None) -> dict:
+        rng, spec = self.rng, self.spec
+        gender = rng.choices(["M", "F", ""], weights=[45, 45, 10])[0]
+        data = {"name": self.name(gender), "phone": self.phone(), "gender": gender,
+                "source": _weighted(rng, spec["sources"]), "grade": _weighted(rng, spec["grades"]),
+                "address": self.address() if rng.random() < 0.7 else "",
+                "notes": rng.choice(spec["notes"]), "owner": owner, "id_number": "",
+                "birthday": None}
+        if gender and rng.random() < spec["id_share"]:
+            data["id_number"], _birth = self.resident_id(gender)  # the service fills the birthday
+        elif rng.random() < 0.3:
+            data["birthday"] = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(15_000))
+        r = rng.random()
+        data["tags"] = [] if r < 0.3 else rng.sample(spec["tags"], 1 if r < 0.75 else 2)
+        return data
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenants (名匠家居, 启航教育) with one login per role; idempotent."
+
+    def handle(self, *args, **options):
+        config = json.loads(FIXTURE.read_text(encoding="utf-8"))
+        for spec in config["tenants"]:
+            if Tenant.objects.filter(slug=spec["slug"]).exists():
+                self.stdout.write(f"demo tenant {spec['slug']} exists: left as it is")
+                continue
+            # Each tenant gets its own generator state, so one tenant's data never depends on
+            # whether the other was loaded in the same run.
+            tenant_rng = random.Random(f"{SEED}-{spec['slug']}")
+            with transaction.atomic():
+                counts = self._load(config, spec, tenant_rng)
+            self.stdout.write(self.style.SUCCESS(
+                f"demo tenant {spec['slug']} ({spec['name']}): {counts[0]} staff, "
+                f"{counts[1]} customers, {counts[2]} relations"))
+        self._print_logins(config)
+
+    def _load(self, config: dict, spec: dict, rng: random.Random) -> tuple[int, int, int]:
+        tenant = tenant_create(name=spec["name"], slug=spec["slug"], industry=spec["industry"])
+        teams, staff = [], {}
+        admin = None
+        for person in spec["staff"]:
+            if Role.ADMIN in person["roles"]:
+                admin = self._staff(tenant, None, person, teams, config["password"])
+                staff[person["username"]] = admin
+                break
+        for name in spec["teams"]:
+            teams.append(team_create(tenant=tenant, actor=admin, name=name))
+        for person in spec["staff"]:
+            if person["username"] not in staff:
+                staff[person["username"]] = self._staff(tenant, admin, person, teams,
+                                                        config["password"])
+        sales = [s for s in staff.values() if Role.SALES in s.roles]
+        registrar = next((s for s in staff.values() if Role.CUSTOMER_SERVICE in s.roles), admin)
+
+        gen = CustomerGenerator(config, spec, rng)
+        specs = []
+        for i in range(spec["customers"]):
+            owner = None if rng.random() < spec["unowned_share"] else sales[i % len(sales)]
+            specs.append(gen.customer(owner))
+        pairs = self._plan_relations(spec, specs, gen, rng)
+
+        customers = []
+        for data in specs:
+            # A salesperson registers their own customers; unowned ones come in through the
+            # front desk (customer service), as in the store.
+            actor = data["owner"] or registrar
+            customers.append(customer_create(tenant=tenant, actor=actor, **data))
+        for kind, i, j in pairs:
+            relation_add(tenant=tenant, actor=admin, customer=customers[i], related=customers[j],
+                         kind=kind)
+        return len(staff), len(customers), len(pairs)
+
+    @staticmethod
+    def _staff(tenant, actor, person, teams, password) -> Staff:
+        team = teams[person["team"]] if person.get("team") is not None else None
+        return staff_create(tenant=tenant, actor=actor, username=person["username"],
+                            password=password, name=person["name"], roles=person["roles"],
+                            team=team, phone=person.get("phone", ""))
+
+    @staticmethod
+    def _plan_relations(spec, specs, gen: CustomerGenerator, rng: random.Random):
+        """Couples share an owner and an address; a child carries the father's surname.
+        Only customers without an ID number take part, so a changed gender stays consistent."""
+        free = [i for i, d in enumerate(specs) if d["owner"] is not None and not d["id_number"]]
+        rng.shuffle(free)
+        pairs = []
+        for kind, count in spec["relations"]:
+            for _ in range(count):
+                i, j = free.pop(), free.pop()
+                a, b = specs[i], specs[j]
+                b["owner"] = a["owner"]
+                a["gender"] = "M"
+                a["name"] = gen.name("M")
+                if kind == "spouse":
+                    b["gender"], b["name"] = "F", gen.name("F")
+                    b["address"] = a["address"] = a["address"] or gen.address()
+                    b["birthday"] = a["birthday"] = None
+                else:  # a is the parent of b
+                    b["name"] = gen.name(b["gender"], surname=a["name"][0])
+                    a["birthday"] = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(3650))
+                    b["birthday"] = a["birthday"] + dt.timedelta(days=365 * 26 + rng.randrange(3650))
+                    b["address"] = a["address"]
+                pairs.append((kind, i, j))
+        return pairs
+
+    def _print_logins(self, config: dict) -> None:
+        rows = []
+        for spec in config["tenants"]:
+            tenant = Tenant.objects.filter(slug=spec["slug"]).first()
+            if tenant is None:
+                continue
+            with tenant_context(tenant):
+                members = {s.user.username: s for s in Staff.objects.select_related("user", "team")}
+            for person in spec["staff"]:
+                s = members.get(person["username"])
+                if s is not None:
+                    rows.append((s.user.username, config["password"], ",".join(s.roles),
+                                 tenant.name, s.name, s.team.name if s.team else ""))
+        header = ("username", "password", "roles", "tenant", "name", "team")
+        widths = [max(_width(r[k]) for r in [header, *rows]) for k in range(len(header))]
+        self.stdout.write("\nDemo logins:")
+        for row in [header, tuple("-" * w for w in widths), *rows]:
+            line = "  ".join(_pad(v, w) for v, w in zip(row, widths, strict=True))
+            self.stdout.write(("  " + line).rstrip())
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
