@@ -13,8 +13,11 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .pagination import CountSavingPaginator
+
 
 class Pagination(PageNumberPagination):
+    django_paginator_class = CountSavingPaginator
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -11,7 +11,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import BaseFilterBackend
 from rest_framework.response import Response
 
 from apps.tenancy.api import TenantModelViewSet
@@ -20,7 +19,7 @@ from apps.tenancy.permissions import IsActiveStaff, role_permission
 
 from . import services
 from .models import Customer, CustomerRelation
-from .selectors import WRITE_ROLES, customer_relations, filter_customers, visible_customers
+from .selectors import WRITE_ROLES, customer_list, customer_relations, visible_customers
 from .serializers import CustomerSerializer, RelationCreateSerializer, RelationSerializer
 
 CanWriteCustomers = role_permission(*WRITE_ROLES)
@@ -36,18 +35,6 @@ def drf_error(exc: DjangoValidationError, rename: dict | None = None) -> Validat
         key = "non_field_errors" if field == "__all__" else rename.get(field, field)
         out.setdefault(key, []).extend(messages)
     return ValidationError(out)
-
-
-class CustomerFilterBackend(BaseFilterBackend):
-    """search, owner, team, source, grade, tag, ordering (see selectors.customer_list)."""
-
-    def filter_queryset(self, request, queryset, view):
-        if getattr(view, "action", None) != "list":
-            return queryset
-        try:
-            return filter_customers(queryset, request.query_params)
-        except DjangoValidationError as exc:
-            raise drf_error(exc)
 
 
 LIST_PARAMETERS = [
@@ -77,7 +64,7 @@ class CustomerViewSet(TenantModelViewSet):
 
     model = Customer
     serializer_class = CustomerSerializer
-    filter_backends = [CustomerFilterBackend]
+    filter_backends = []  # search, filters and ordering: selectors.customer_list
     lookup_value_regex = r"\d+"
     rename = {"owner": "owner_id", "team": "team_id"}
 
@@ -87,6 +74,12 @@ class CustomerViewSet(TenantModelViewSet):
         return [CanWriteCustomers()] if writing else [IsActiveStaff()]
 
     def scope_queryset(self, queryset):
+        if self.action == "list":
+            try:
+                return customer_list(self.staff, self.request.query_params,
+                                     queryset=queryset).select_related("created_by")
+            except DjangoValidationError as exc:
+                raise drf_error(exc)
         return visible_customers(self.staff, queryset).select_related("owner", "team", "created_by")
 
     def _service_kwargs(self, data: dict) -> dict:

@@ -25,9 +25,9 @@ from .selectors import (
     CustomerFilterForm,
     can_see_full_id_number,
     customer_history,
+    customer_list,
     customer_relations,
     editable_customers,
-    filter_customers,
     visible_customers,
 )
 
@@ -66,8 +66,7 @@ class CustomerListView(CustomerMixin, View):
         partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
         status, filter_errors = 200, []
         try:
-            customers = filter_customers(self.get_queryset().select_related("owner", "team"),
-                                         request.GET)
+            customers = customer_list(staff, request.GET, queryset=self.model.objects.all())
         except ValidationError as exc:
             labels = {k: f.label for k, f in CustomerFilterForm.base_fields.items()}
             filter_errors = [{"label": labels.get(field, field), "messages": msgs}

@@ -60,10 +60,16 @@ def reset(token) -> None:
     _current_tenant_id.reset(token)
 
 
-def deactivate(token, using: str = "default") -> None:
+def deactivate(token, using: str = "default", *, transaction_ends: bool = False) -> None:
+    """Leave the tenant entered with `token`, restoring the one before it.
+
+    `transaction_ends`: the caller commits right after, which discards the setting anyway, so
+    the database round trip to restore it is skipped."""
     _current_tenant_id.reset(token)
     conn = connections[using]
     # A block marked for rollback takes its setting with it (settings are transactional).
+    if transaction_ends and len(conn.atomic_blocks) == 1:
+        return
     if conn.in_atomic_block and not conn.needs_rollback:
         _set_db_setting(TENANT_SETTING, _current_tenant_id.get(), using)
 
@@ -80,7 +86,7 @@ def tenant_context(tenant, using: str = "default") -> Iterator[None]:
             # The atomic block rolls back, and the setting with it; only the variable is ours.
             reset(token)
             raise
-        deactivate(token, using)
+        deactivate(token, using, transaction_ends=True)
 
 
 def no_tenant(using: str = "default"):

@@ -50,7 +50,7 @@ class TenantMiddleware:
             if response.status_code >= 500:
                 transaction.set_rollback(True)
             if request._tenant_token is not None:
-                deactivate(request._tenant_token)
+                deactivate(request._tenant_token, transaction_ends=True)
         return response
 
 

@@ -6,12 +6,16 @@ migration that creates the table then also runs::
     ALTER TABLE t ENABLE ROW LEVEL SECURITY;
     ALTER TABLE t FORCE ROW LEVEL SECURITY;       -- applies to the table owner too
     CREATE POLICY t_tenant_isolation ON t
-        USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint)
+        USING (tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::bigint))
         WITH CHECK (same);
 
 `current_setting(..., true)` returns NULL (or '' once set and reset) when no tenant is set, so
-the policy compares against NULL and yields zero rows instead of raising. The expression is
-STABLE, so the planner still uses the tenant index (tests/tenancy/test_rls.py checks EXPLAIN).
+the policy compares against NULL and yields zero rows instead of raising. The expression sits in
+a scalar sub-select, computed once per query, so the planner still uses the tenant index
+(tests/tenancy/test_rls.py checks EXPLAIN).
+
+The SQL is generated when a migration runs: changing it here changes new tables only, so a
+change of policy needs a migration that drops and recreates the policies of existing tables.
 """
 
 from django.db.models import BaseConstraint
@@ -21,7 +25,9 @@ USER_SETTING = "app.user_id"
 
 
 def setting_expr(name: str) -> str:
-    return f"NULLIF(current_setting('{name}', true), '')::bigint"
+    # Wrapped in a scalar sub-select, PostgreSQL computes it once per query (an InitPlan)
+    # rather than once per row, and still uses it as an index condition on tenant_id.
+    return f"(SELECT NULLIF(current_setting('{name}', true), '')::bigint)"
 
 
 class RowLevelSecurityConstraint(BaseConstraint):
