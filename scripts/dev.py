@@ -376,7 +376,15 @@ def cmd_exec(args: argparse.Namespace) -> int:
         return subprocess.run(args.rest, env=env, cwd=ROOT).returncode
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # SIGTERM/SIGHUP (a closed terminal, `timeout`, a supervisor) stop things like Ctrl-C does,
+    # so the servers this command started are stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("run").set_defaults(func=cmd_run)
