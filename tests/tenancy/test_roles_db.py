@@ -35,3 +35,26 @@ def test_app_role_cannot_truncate():
     with pytest.raises(DatabaseError, match="permission denied"):
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute("TRUNCATE tenancy_staff CASCADE")
+
+
+@pytest.mark.django_db(databases=["default", "owner"])
+def test_production_refuses_to_start_as_the_table_owner():
+    """What the WSGI app, the worker and beat run at start with PRODUCTION=true."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from apps.tenancy.db_roles import enforce_app_role
+
+    enforce_app_role("default")  # the restricted role passes
+    assert "connects as the owner of the tables" in role_problems("owner")
+    with pytest.raises(ImproperlyConfigured, match="owner of the tables"):
+        enforce_app_role("owner")
+
+
+def test_check_db_roles_command_passes_for_the_app_role():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("check_db_roles", stdout=out)
+    assert "ok" in out.getvalue()
