@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,12 +40,23 @@ def _check_team(tenant: Tenant, team: Team | None) -> None:
         raise ValidationError({"team": _("Unknown team.")})
 
 
+def _save_team(team: Team) -> None:
+    """Save; a name taken meanwhile (the unique constraint) becomes a field error."""
+    if Team.objects.filter(name=team.name).exclude(pk=team.pk).exists():
+        raise ValidationError({"name": _("A team with this name already exists.")})
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise ValidationError({"name": _("A team with this name already exists.")})
+
+
 @transaction.atomic
 def team_create(*, tenant: Tenant, actor: Staff | None, name: str) -> Team:
     with tenant_context(tenant):
         team = Team(tenant=tenant, name=name.strip())
         team.full_clean(exclude=["tenant"])
-        team.save()
+        _save_team(team)
         audit_record(tenant=tenant, actor=actor, action="team.create", target=team,
                      changes={"name": team.name})
         return team
@@ -59,7 +70,7 @@ def team_update(*, tenant: Tenant, actor: Staff | None, team: Team, name: str,
         changes = diff(team, {"name": name.strip(), "active": active})
         team.name, team.active = name.strip(), active
         team.full_clean(exclude=["tenant"])
-        team.save()
+        _save_team(team)
         if changes:
             audit_record(tenant=tenant, actor=actor, action="team.update", target=team,
                          changes=changes)
@@ -84,7 +95,11 @@ def staff_create(*, tenant: Tenant, actor: Staff | None, username: str, password
         else:
             user.set_unusable_password()
         user.full_clean(exclude=["password"])
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:  # taken by a concurrent request since the check above
+            raise ValidationError({"username": _("This username is already taken.")})
         staff = Staff(tenant=tenant, user=user, name=name.strip(), phone=phone, team=team,
                       roles=roles, base_salary=Decimal(base_salary))
         staff.full_clean(exclude=["tenant", "user"])

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse_lazy
 from django.utils import translation
@@ -147,22 +146,17 @@ class TeamListView(AdminOnly, StaffRequiredMixin, ListView):
 
 
 class TeamFormMixin:
+    """Create and edit share this; each view defines `save(form) -> Team` (a service call)."""
+
     template_name = "tenancy/team_form.html"
     form_class = TeamForm
     success_url = reverse_lazy("tenancy:team_list")
 
-    def save(self, form) -> Team:
-        raise NotImplementedError
-
     def form_valid(self, form):
         try:
-            with transaction.atomic():
-                team = self.save(form)
+            team = self.save(form)
         except ValidationError as exc:
             add_service_errors(form, exc)
-            return self.form_invalid(form)
-        except IntegrityError:  # a concurrent request took the name between check and save
-            form.add_error("name", _("A team with this name already exists."))
             return self.form_invalid(form)
         messages.success(self.request, _("Team “%(team)s” saved.") % {"team": team.name})
         return redirect(self.success_url)
@@ -248,16 +242,12 @@ class StaffCreateView(AdminOnly, StaffRequiredMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                staff = services.staff_create(
-                    tenant=self.tenant, actor=self.staff, username=data["username"],
-                    password=data["password"], name=data["name"], phone=data["phone"],
-                    team=data["team"], roles=data["roles"], base_salary=data["base_salary"])
+            staff = services.staff_create(
+                tenant=self.tenant, actor=self.staff, username=data["username"],
+                password=data["password"], name=data["name"], phone=data["phone"],
+                team=data["team"], roles=data["roles"], base_salary=data["base_salary"])
         except ValidationError as exc:
             add_service_errors(form, exc)
-            return self.form_invalid(form)
-        except IntegrityError:  # the username was taken by a concurrent request
-            form.add_error("username", _("This username is already taken."))
             return self.form_invalid(form)
         messages.success(self.request, _("%(name)s can now sign in as “%(username)s”.") % {
             "name": staff.name, "username": data["username"]})
@@ -282,11 +272,10 @@ class StaffEditView(AdminOnly, ObjectMixin, FormView):
         data = form.cleaned_data
         staff = self.get_object()
         try:
-            with transaction.atomic():
-                services.staff_update(tenant=self.tenant, actor=self.staff, staff=staff,
-                                      name=data["name"], roles=data["roles"], team=data["team"],
-                                      phone=data["phone"], base_salary=data["base_salary"],
-                                      reason=data["reason"])
+            services.staff_update(tenant=self.tenant, actor=self.staff, staff=staff,
+                                  name=data["name"], roles=data["roles"], team=data["team"],
+                                  phone=data["phone"], base_salary=data["base_salary"],
+                                  reason=data["reason"])
         except ValidationError as exc:
             add_service_errors(form, exc)
             return self.form_invalid(form)
@@ -329,9 +318,8 @@ class StaffSetActiveView(AdminOnly, ObjectMixin, FormView):
             messages.info(self.request, self.already_message(staff))
             return redirect("tenancy:staff_detail", pk=staff.pk)
         try:
-            with transaction.atomic():
-                services.staff_set_active(tenant=self.tenant, actor=self.staff, staff=staff,
-                                          active=self.active, reason=form.cleaned_data["reason"])
+            services.staff_set_active(tenant=self.tenant, actor=self.staff, staff=staff,
+                                      active=self.active, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             add_service_errors(form, exc)
             return self.form_invalid(form)
