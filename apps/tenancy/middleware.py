@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 
-from .context import activate, deactivate, reset, set_db_user
-from .models import Staff
+from .context import activate, deactivate, reset
+from .selectors import active_membership
 
 
 def enter_user_tenant(request, user) -> None:
@@ -15,12 +15,7 @@ def enter_user_tenant(request, user) -> None:
     request.tenant = None
     if user is None or not user.is_authenticated:
         return
-    set_db_user(user.pk)
-    # Only the membership and its (global) tenant row: anything tenant-owned joined here
-    # would be hidden by row-level security, because no tenant is entered yet. `staff.team`
-    # loads lazily, after the tenant is entered.
-    staff = (Staff.unscoped_objects.select_related("tenant")
-             .filter(user_id=user.pk, active=True, tenant__active=True).first())
+    staff = active_membership(user)
     if staff is None:
         return
     request._tenant_token = activate(staff.tenant_id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
@@ -26,13 +25,14 @@ LOGIN_ERRORS = {
 
 
 def active_membership(user) -> Staff | None:
-    """The user's active Staff row in an active tenant, or None.
+    """The user's active Staff row in an active tenant, or None. Call inside a transaction.
 
-    Row-level security lets a user read their own Staff row once `app.user_id` is set."""
-    with transaction.atomic():
-        set_db_user(user.pk)
-        return (Staff.unscoped_objects.select_related("tenant", "user")
-                .filter(user_id=user.pk, active=True, tenant__active=True).first())
+    No tenant is known yet: row-level security lets the user read their own Staff row once
+    `app.user_id` is set. Only the (global) tenant row is joined; anything tenant-owned joined
+    here would be hidden, so `staff.team` loads lazily once the tenant is entered."""
+    set_db_user(user.pk)
+    return (Staff.unscoped_objects.select_related("tenant")
+            .filter(user_id=user.pk, active=True, tenant__active=True).first())
 
 
 def authenticate_member(request, *, username: str, password: str) -> Staff:
