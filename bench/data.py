@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import connection, connections, transaction
 
+from apps.core.identity import make_resident_id
 from apps.customers.models import Customer
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Team, Tenant
@@ -45,22 +46,10 @@ TAGS = ("意向高", "老客户", "装修中", "价格敏感", "已到店", "待
 # Region codes valid for every birth year generated (1950-2004); younger codes such as 440305
 # (created 1983) would make older birth dates invalid.
 ID_REGIONS = ("110105", "110108", "110102", "310104", "310105", "310106", "310110", "110101")
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 
 COLUMNS = ("tenant_id", "name", "phone", "id_number", "gender", "birthday", "address", "source",
            "grade", "tags", "notes", "owner_id", "team_id", "created_by_id", "created_at",
            "updated_at")
-
-
-def id_check_digit(first17: str) -> str:
-    """GB 11643-1999 check character of the first 17 digits."""
-    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
-
-
-def resident_id(region: str, birth: dt.date, seq: int) -> str:
-    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
-    return first17 + id_check_digit(first17)
 
 
 def _weighted(rng: random.Random, pairs, k: int) -> list:
@@ -136,7 +125,7 @@ def _rows(bt: BenchTenant, n: int, rng: random.Random):
             region = ID_REGIONS[k % len(ID_REGIONS)]
             birthday = dt.date(1950, 1, 1) + dt.timedelta(days=(k // len(ID_REGIONS)) % 20_000)
             seq = (k // (len(ID_REGIONS) * 20_000)) % 1000
-            id_number = resident_id(region, birthday, seq)
+            id_number = make_resident_id(region, birthday, seq)
             gender = "M" if seq % 2 else "F"
         r = rng.random()
         tags = [] if r < 0.4 else rng.sample(TAGS, 1 if r < 0.8 else 2)

@@ -8,9 +8,8 @@ Every error answers as::
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .pagination import CountSavingPaginator
@@ -62,9 +61,3 @@ def exception_handler(exc, context):
         body["message"] = str(exc.detail)
     response.data = {"error": body}
     return response
-
-
-def error_response(message: str, *, code: str = "error", status_code: int = status.HTTP_400_BAD_REQUEST,
-                   fields: dict | None = None) -> Response:
-    return Response({"error": {"status": status_code, "code": code, "message": message,
-                               "fields": fields or {}}}, status=status_code)

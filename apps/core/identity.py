@@ -1,4 +1,4 @@
-"""Mainland mobile numbers and resident ID numbers: normalise, validate, mask.
+"""Mainland mobile numbers and resident ID numbers: normalise, validate, mask, make.
 
 Validation uses maintained libraries rather than hand-written rules: `phonenumbers`
 (Google's libphonenumber metadata, updated as new mobile prefixes are issued) and
@@ -64,18 +64,18 @@ def id_birth_date(id_number: str) -> dt.date:
     return ric.get_birth_date(id_number)
 
 
+def make_resident_id(region: str, birth: dt.date, seq: int) -> str:
+    """An 18-character resident ID (demo and benchmark data); `seq` (0-999) is odd for men.
+    Whether `region` existed in the birth year is not checked: normalize_id_number does that."""
+    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return first17 + ric.calc_check_digit(first17 + "0")  # (it ignores the last character)
+
+
 def mask_id_number(value: str) -> str:
     """110105194912310021 -> 110105********0021"""
     if not value:
         return ""
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-def mask_phone(value: str) -> str:
-    """13800138000 -> 138****8000"""
-    if len(value) != 11:
-        return value
-    return value[:3] + "****" + value[-4:]
 
 
 def mask_name(value: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -18,8 +17,14 @@ from apps.tenancy.models import Staff, Team
 from apps.tenancy.permissions import IsActiveStaff, role_permission
 
 from . import services
-from .models import Customer, CustomerRelation
-from .selectors import WRITE_ROLES, customer_list, customer_relations, visible_customers
+from .models import Customer
+from .selectors import (
+    WRITE_ROLES,
+    customer_list,
+    customer_relations,
+    relations_of,
+    visible_customers,
+)
 from .serializers import CustomerSerializer, RelationCreateSerializer, RelationSerializer
 
 CanWriteCustomers = role_permission(*WRITE_ROLES)
@@ -114,9 +119,6 @@ class CustomerViewSet(TenantModelViewSet):
         except DjangoValidationError as exc:
             raise drf_error(exc, self.rename)
 
-    def _relation_rows(self, customer):
-        return customer_relations(customer, self.staff)
-
     @extend_schema(methods=["GET"], summary="The customer's relations (both directions)",
                    request=None, responses=RelationSerializer(many=True))
     @extend_schema(methods=["POST"], summary="Relate the customer to another one",
@@ -126,7 +128,7 @@ class CustomerViewSet(TenantModelViewSet):
     def relations(self, request, pk=None):
         customer = self.get_object()
         if request.method == "GET":
-            return Response(RelationSerializer(self._relation_rows(customer), many=True).data)
+            return Response(RelationSerializer(customer_relations(customer, self.staff), many=True).data)
         payload = RelationCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         related = Customer.objects.filter(pk=payload.validated_data["related_id"]).first()
@@ -135,7 +137,8 @@ class CustomerViewSet(TenantModelViewSet):
                                              related=related, kind=payload.validated_data["kind"])
         except DjangoValidationError as exc:
             raise drf_error(exc, {"related": "related_id"})
-        row = next(r for r in self._relation_rows(customer) if r["relation"].pk == relation.pk)
+        row = next(r for r in customer_relations(customer, self.staff)
+                   if r["relation"].pk == relation.pk)
         return Response(RelationSerializer(row).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Remove one of the customer's relations", request=None,
@@ -146,9 +149,7 @@ class CustomerViewSet(TenantModelViewSet):
             pagination_class=None, filter_backends=[])
     def relation_detail(self, request, pk=None, relation_id=None):
         customer = self.get_object()
-        relation = get_object_or_404(
-            CustomerRelation.objects.filter(Q(customer_id=customer.pk) | Q(related_id=customer.pk)),
-            pk=relation_id)
+        relation = get_object_or_404(relations_of(customer), pk=relation_id)
         try:
             services.relation_remove(tenant=self.tenant, actor=self.staff, customer=customer,
                                      relation=relation)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.forms import BootstrapFormMixin
 from apps.core.identity import mask_id_number
 from apps.tenancy.models import Staff, Team
 
@@ -14,20 +14,7 @@ from .selectors import assignable_owners, assignable_teams, can_see_full_id_numb
 from .services import team_of
 
 
-def style_fields(form: forms.Form) -> None:
-    """Bootstrap 5 classes on every widget."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.Select):
-            css = "form-select"
-        elif isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        else:
-            css = "form-control"
-        widget.attrs["class"] = (widget.attrs.get("class", "") + " " + css).strip()
-
-
-class CustomerForm(forms.Form):
+class CustomerForm(BootstrapFormMixin, forms.Form):
     # Text fields are not length- or required-checked here: the service does it, so every
     # error (duplicates, phone, ID, lengths) shows at once. The browser still gets
     # `required` / `maxlength` (see __init__).
@@ -83,7 +70,6 @@ class CustomerForm(forms.Form):
         for name in ("name", "phone"):
             self.fields[name].widget.attrs["required"] = True
             self.fields[name].mandatory = True  # shown with an asterisk
-        style_fields(self)
 
     @staticmethod
     def initial_for(customer: Customer, staff: Staff) -> dict:
@@ -110,27 +96,11 @@ class CustomerForm(forms.Form):
                 data["team"] = team_of(owner)
         return data
 
-    def add_service_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for field, errors in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, errors)
 
-
-class RelationForm(forms.Form):
+class RelationForm(BootstrapFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("This customer is the"), choices=CustomerRelation.Kind.choices)
     related_phone = forms.CharField(label=_("of the customer with mobile phone"), max_length=32,
                                     widget=forms.TextInput(attrs={"inputmode": "tel"}))
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        style_fields(self)
-
-    def add_service_errors(self, exc: ValidationError) -> None:
-        mapping = {"related": "related_phone", "kind": "kind"}
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for field, errors in exc.message_dict.items():
-            self.add_error(mapping.get(field), errors)
+    #: Service error keys -> this form's fields (for apps.core.forms.add_service_errors).
+    SERVICE_FIELDS = {"related": "related_phone"}

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.identity import mask_name, normalize_phone
@@ -200,6 +200,11 @@ def customer_list(staff: Staff, filters: Mapping | None = None,
     return _apply_filters(queryset, cleaned).select_related("owner", "team")
 
 
+def relations_of(customer: Customer) -> QuerySet:
+    """The relations recorded on `customer` or on another customer about them."""
+    return CustomerRelation.objects.filter(Q(customer_id=customer.pk) | Q(related_id=customer.pk))
+
+
 def customer_relations(customer: Customer, staff: Staff) -> list[dict]:
     """Both directions of a customer's relations, each described from `customer`'s side.
 
@@ -237,16 +242,13 @@ def customer_history(customer: Customer) -> QuerySet:
 
 
 def team_customer_counts(staff: Staff) -> list[TeamCustomerCount]:
-    """The latest nightly snapshot: every team (and unassigned) for admins, the manager's own
-    team for managers, nothing for anyone else."""
-    qs = TeamCustomerCount.objects.select_related("team")
+    """The latest nightly snapshot (one query): every team (and unassigned, team None) for
+    admins, the manager's own team for managers, nothing for anyone else."""
     if staff.is_admin:
-        pass
+        qs = TeamCustomerCount.objects.all()
     elif staff.is_manager and staff.team_id is not None:
-        qs = qs.filter(team_id=staff.team_id)
+        qs = TeamCustomerCount.objects.filter(team_id=staff.team_id)
     else:
         return []
-    latest = qs.aggregate(day=Max("day"))["day"]
-    if latest is None:
-        return []
-    return list(qs.filter(day=latest).order_by("team__name", "id"))
+    latest_day = Subquery(qs.order_by("-day").values("day")[:1])
+    return list(qs.filter(day=latest_day).select_related("team").order_by("team__name", "id"))

@@ -5,13 +5,15 @@ import all refuse the same things with the same field-keyed ValidationError."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import Count
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.core.audit import audit_record, diff
 from apps.core.identity import id_birth_date, mask_id_number, normalize_id_number, normalize_phone
@@ -19,12 +21,13 @@ from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Team, Tenant
 from apps.tenancy.roles import Role
 
-from .models import Customer, CustomerRelation
+from .models import Customer, CustomerRelation, TeamCustomerCount
 from .selectors import (
     assignable_owners,
     assignable_teams,
     can_write_customers,
     editable_customers,
+    relations_of,
     visible_customers,
 )
 
@@ -64,24 +67,29 @@ def clean_tags(tags: Iterable[str] | str | None) -> list[str]:
     return out
 
 
+#: field -> (message for who may not see the duplicate, ... who may: no owner, ... with owner)
+DUPLICATE_MESSAGES = {
+    "phone": (
+        gettext_lazy("This mobile number is already registered."),
+        gettext_lazy("This mobile number is already registered to %(customer)s, who has no owner."),
+        gettext_lazy("This mobile number is already registered to %(customer)s, owned by %(owner)s."),
+    ),
+    "id_number": (
+        gettext_lazy("This ID number is already registered."),
+        gettext_lazy("This ID number is already registered to %(customer)s, who has no owner."),
+        gettext_lazy("This ID number is already registered to %(customer)s, owned by %(owner)s."),
+    ),
+}
+
+
 def _duplicate_message(actor: Staff | None, duplicate: Customer, field: str) -> str:
     """Name the customer and owner only to someone who may see that customer."""
-    may_see = actor is None or visible_customers(actor).filter(pk=duplicate.pk).exists()
-    if field == "phone":
-        if not may_see:
-            return _("This mobile number is already registered.")
-        if duplicate.owner is None:
-            return _("This mobile number is already registered to %(customer)s, who has no owner.") % {
-                "customer": duplicate.name}
-        return _("This mobile number is already registered to %(customer)s, owned by %(owner)s.") % {
-            "customer": duplicate.name, "owner": duplicate.owner.name}
-    if not may_see:
-        return _("This ID number is already registered.")
+    hidden, unowned, owned = DUPLICATE_MESSAGES[field]
+    if actor is not None and not visible_customers(actor).filter(pk=duplicate.pk).exists():
+        return str(hidden)
     if duplicate.owner is None:
-        return _("This ID number is already registered to %(customer)s, who has no owner.") % {
-            "customer": duplicate.name}
-    return _("This ID number is already registered to %(customer)s, owned by %(owner)s.") % {
-        "customer": duplicate.name, "owner": duplicate.owner.name}
+        return unowned % {"customer": duplicate.name}
+    return owned % {"customer": duplicate.name, "owner": duplicate.owner.name}
 
 
 def _check_duplicates(errors: dict, actor: Staff | None, *, phone: str, id_number: str,
@@ -170,6 +178,17 @@ def _save(customer: Customer, actor: Staff | None, *, exclude_pk: int | None = N
         raise ValidationError(errors)
 
 
+def _editable_or_denied(actor: Staff | None, customer: Customer, *, lock: bool = False) -> Customer:
+    """The customer freshly read (locked with `lock`), if `actor` may change it."""
+    base = editable_customers(actor) if actor is not None else Customer.objects.all()
+    if lock:
+        base = base.select_for_update()
+    try:
+        return base.get(pk=customer.pk)
+    except Customer.DoesNotExist:
+        raise PermissionDenied(_("You may not change this customer."))
+
+
 def _snapshot(customer: Customer) -> dict:
     return {f: getattr(customer, f) for f in EDITABLE_FIELDS}
 
@@ -229,11 +248,7 @@ def customer_update(*, tenant: Tenant, actor: Staff | None, customer: Customer,
         raise TypeError(f"customer_update() got unexpected fields: {', '.join(sorted(unknown))}")
     with tenant_context(tenant):
         _require_writer(actor)
-        base = editable_customers(actor) if actor is not None else Customer.objects.all()
-        try:
-            customer = base.select_for_update().get(pk=customer.pk)
-        except Customer.DoesNotExist:
-            raise PermissionDenied(_("You may not change this customer."))
+        customer = _editable_or_denied(actor, customer, lock=True)
         errors: dict = {}
         data = dict(fields)
         if "phone" in data:
@@ -282,14 +297,6 @@ def customer_update(*, tenant: Tenant, actor: Staff | None, customer: Customer,
         return customer
 
 
-def _editable_or_denied(actor: Staff | None, customer: Customer) -> Customer:
-    base = editable_customers(actor) if actor is not None else Customer.objects.all()
-    try:
-        return base.get(pk=customer.pk)
-    except Customer.DoesNotExist:
-        raise PermissionDenied(_("You may not change this customer."))
-
-
 @transaction.atomic
 def relation_add(*, tenant: Tenant, actor: Staff | None, customer: Customer,
                  related: Customer | None, kind: str) -> CustomerRelation:
@@ -329,9 +336,7 @@ def relation_remove(*, tenant: Tenant, actor: Staff | None, customer: Customer,
     with tenant_context(tenant):
         _require_writer(actor)
         customer = _editable_or_denied(actor, customer)
-        relation = (CustomerRelation.objects.select_for_update()
-                    .filter(Q(customer_id=customer.pk) | Q(related_id=customer.pk), pk=relation.pk)
-                    .first())
+        relation = relations_of(customer).select_for_update().filter(pk=relation.pk).first()
         if relation is None:
             raise ValidationError({"relation": [_("Unknown relation.")]})
         other_id = relation.related_id if relation.customer_id == customer.pk else relation.customer_id
@@ -340,3 +345,25 @@ def relation_remove(*, tenant: Tenant, actor: Staff | None, customer: Customer,
         relation.delete()
         audit_record(tenant=tenant, actor=actor, action="customer.relation_remove", target=customer,
                      changes=changes)
+
+
+@transaction.atomic
+def team_customer_counts_record(*, tenant: Tenant, day: dt.date) -> int:
+    """The snapshot of `day`: one row per team, plus one with team=None for unassigned
+    customers. Idempotent: a row is written only when its count changed, so a second run on
+    the same day leaves every row as it was. Returns how many rows it wrote."""
+    with tenant_context(tenant):
+        counts: dict[int | None, int] = {pk: 0 for pk in Team.objects.values_list("pk", flat=True)}
+        counts[None] = 0
+        for row in Customer.objects.order_by().values("team_id").annotate(n=Count("id")):
+            counts[row["team_id"]] = row["n"]
+        existing = {row.team_id: row for row in TeamCustomerCount.objects.filter(day=day)}
+        written = 0
+        for team_id, n in counts.items():
+            row = existing.get(team_id)
+            if row is not None and row.customers == n:
+                continue
+            TeamCustomerCount.objects.update_or_create(
+                tenant=tenant, team_id=team_id, day=day, defaults={"customers": n})
+            written += 1
+        return written

@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, Value
+from django.db.models import Value
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from apps.core.forms import add_service_errors, style_fields
 from apps.core.identity import mask_id_number, mask_name, normalize_phone
+from apps.core.views import is_htmx
 from apps.tenancy.models import Staff, Team
 from apps.tenancy.roles import Role
 from apps.tenancy.views_base import TenantObjectMixin
 
 from . import services
-from .forms import CustomerForm, RelationForm, style_fields
+from .forms import CustomerForm, RelationForm
 from .models import Customer, CustomerRelation
 from .selectors import (
     WRITE_ROLES,
     CustomerFilterForm,
     can_see_full_id_number,
+    can_write_customers,
     customer_history,
     customer_list,
     customer_relations,
     editable_customers,
+    relations_of,
     visible_customers,
 )
 
@@ -39,6 +44,11 @@ ACTION_LABELS = {
     "customer.relation_add": gettext_lazy("Relation added"),
     "customer.relation_remove": gettext_lazy("Relation removed"),
 }
+
+#: Audit keys that are not fields of Customer.
+HISTORY_FIELD_LABELS = {"related": gettext_lazy("related customer"), "kind": gettext_lazy("relation")}
+CHOICE_FIELDS = {"gender": dict(Customer.Gender.choices), "source": dict(Customer.Source.choices),
+                 "grade": dict(Customer.Grade.choices), "kind": dict(CustomerRelation.Kind.choices)}
 
 
 class CustomerMixin(TenantObjectMixin):
@@ -63,7 +73,7 @@ class CustomerListView(CustomerMixin, View):
     def get(self, request):
         staff = self.staff
         filter_form = self.filter_form()
-        partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+        partial = is_htmx(request)
         status, filter_errors = 200, []
         try:
             customers = customer_list(staff, request.GET, queryset=self.model.objects.all())
@@ -75,10 +85,11 @@ class CustomerListView(CustomerMixin, View):
             status = 200 if partial else 400  # htmx does not swap 4xx answers in
         page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
         context = {"filter_form": filter_form, "filter_errors": filter_errors, "page": page,
-                   "customers": page.object_list, "can_create": staff.has_role(*WRITE_ROLES)}
+                   "customers": page.object_list, "can_create": can_write_customers(staff)}
         template = "customers/_results.html" if partial else "customers/list.html"
-        return render(request, template, context, status=status)
-
+        response = render(request, template, context, status=status)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
 
     def filter_form(self) -> CustomerFilterForm:
         """The filters shown: owner/team only where they can narrow what the viewer sees.
@@ -121,7 +132,7 @@ class CustomerCreateView(CustomerMixin, View):
                 customer = services.customer_create(tenant=self.tenant, actor=self.staff,
                                                     **form.service_kwargs())
             except ValidationError as exc:
-                form.add_service_errors(exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Customer %(name)s registered.") % {"name": customer.name})
                 return redirect("customers:detail", pk=customer.pk)
@@ -145,7 +156,7 @@ class CustomerEditView(CustomerMixin, View):
                 customer = services.customer_update(tenant=self.tenant, actor=self.staff,
                                                     customer=customer, **form.service_kwargs())
             except ValidationError as exc:
-                form.add_service_errors(exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Customer %(name)s saved.") % {"name": customer.name})
                 return redirect("customers:detail", pk=customer.pk)
@@ -173,7 +184,6 @@ def _history_rows(entries, staff: Staff, visible_ids: set[int]) -> list[dict]:
     staff_names = dict(Staff.objects.filter(pk__in=staff_ids).values_list("pk", "name"))
     team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
     customer_names = dict(Customer.objects.filter(pk__in=customer_ids).values_list("pk", "name"))
-    kinds = dict(CustomerRelation.Kind.choices)
     full_id = can_see_full_id_number(staff)
 
     def show(field, value):
@@ -188,21 +198,17 @@ def _history_rows(entries, staff: Staff, visible_ids: set[int]) -> list[dict]:
         if field == "related":
             name = customer_names.get(value, f"#{value}")
             return name if value in visible_ids else mask_name(name)
-        if field == "kind":
-            return kinds.get(value, value)
         if isinstance(value, list):
             return ", ".join(str(v) for v in value)
-        choices = {"gender": Customer.Gender, "source": Customer.Source, "grade": Customer.Grade}
-        if field in choices:
-            return dict(choices[field].choices).get(value, value)
+        if field in CHOICE_FIELDS:
+            return CHOICE_FIELDS[field].get(value, value)
         return value
 
     def label(field):
         try:
             return Customer._meta.get_field(field).verbose_name
-        except Exception:
-            return {"related": _("related customer"), "kind": _("relation"),
-                    "relation": _("relation")}.get(field, field)
+        except FieldDoesNotExist:
+            return HISTORY_FIELD_LABELS.get(field, field)
 
     rows = []
     for e in entries:
@@ -260,7 +266,7 @@ class RelationAddView(DetailPageMixin, View):
                     services.relation_add(tenant=self.tenant, actor=self.staff, customer=customer,
                                           related=related, kind=form.cleaned_data["kind"])
                 except ValidationError as exc:
-                    form.add_service_errors(exc)
+                    add_service_errors(form, exc, RelationForm.SERVICE_FIELDS)
                 else:
                     messages.success(request, _("Relation added."))
                     return redirect("customers:detail", pk=customer.pk)
@@ -270,9 +276,7 @@ class RelationAddView(DetailPageMixin, View):
 class RelationRemoveView(CustomerMixin, View):
     def post(self, request, pk, relation_pk):
         customer = self.get_editable_customer(pk)
-        relation = get_object_or_404(
-            CustomerRelation.objects.filter(Q(customer_id=customer.pk) | Q(related_id=customer.pk)),
-            pk=relation_pk)
+        relation = get_object_or_404(relations_of(customer), pk=relation_pk)
         services.relation_remove(tenant=self.tenant, actor=self.staff, customer=customer,
                                  relation=relation)
         messages.success(request, _("Relation removed."))

@@ -68,6 +68,7 @@ class TeamAdmin(ReadOnlyTenantModelAdmin):
 @admin.register(Staff)
 class StaffAdmin(ReadOnlyTenantModelAdmin):
     list_display = ("name", "team", "roles", "active")
+    list_select_related = ("team",)
     list_filter = ("active", "team")
     search_fields = ("name", "phone")
     readonly_fields = ("user", "joined_at", "deactivated_at")

@@ -1,5 +1,6 @@
 """Forms of the sign-in, settings, teams and staff pages. Validation only: writes go through
-`apps.tenancy.services`, whose ValidationErrors are put back on the form (`add_service_errors`)."""
+`apps.tenancy.services`, whose ValidationErrors are put back on the form
+(`apps.core.forms.add_service_errors`)."""
 
 from __future__ import annotations
 
@@ -9,55 +10,18 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from apps.core.forms import BootstrapFormMixin
 from apps.core.identity import normalize_phone
 
 from . import selectors
 from .models import Staff, Team, User
 from .roles import Role
-
-
-class BootstrapFormMixin:
-    """Bootstrap 5 classes on every widget, plus `is-invalid` on the fields with errors."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple,
-                                   forms.RadioSelect)):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def full_clean(self):
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to the form: known fields to the field, the rest on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-    for name in form.errors:
-        if name in form.fields:
-            widget = form.fields[name].widget
-            if "is-invalid" not in widget.attrs.get("class", ""):
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
 
 # --------------------------------------------------------------------------- sign-in
 
@@ -90,6 +54,10 @@ class AdminStaffAuthenticationForm(StaffAuthenticationForm):
                                   params={"username": self.username_field.verbose_name})
 
 
+class PasswordChangeForm(BootstrapFormMixin, DjangoPasswordChangeForm):
+    pass
+
+
 # --------------------------------------------------------------------------- my settings
 
 class LanguageForm(BootstrapFormMixin, forms.Form):
@@ -107,27 +75,12 @@ class TeamForm(BootstrapFormMixin, forms.Form):
                                             "offered for new staff."))
 
     def __init__(self, *args, team: Team | None = None, **kwargs):
-        self.team = team
         super().__init__(*args, **kwargs)
         if team is None:
             del self.fields["active"]  # a new team is active
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise ValidationError(_("Enter a name."), code="required")
-        others = Team.objects.filter(name=name)
-        if self.team is not None:
-            others = others.exclude(pk=self.team.pk)
-        if others.exists():
-            raise ValidationError(_("A team with this name already exists."), code="duplicate")
-        return name
-
 
 # --------------------------------------------------------------------------- staff
-
-ROLE_CHOICES = Role.choices
-
 
 class TeamChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
@@ -139,7 +92,7 @@ class StaffFormBase(BootstrapFormMixin, forms.Form):
     phone = forms.CharField(label=_("Mobile phone"), max_length=20, required=False)
     team = TeamChoiceField(label=_("Team"), queryset=None, required=False,
                            empty_label=_("No team"))
-    roles = forms.MultipleChoiceField(label=_("Roles"), choices=ROLE_CHOICES,
+    roles = forms.MultipleChoiceField(label=_("Roles"), choices=Role.choices,
                                       widget=forms.CheckboxSelectMultiple,
                                       help_text=_("A person may hold several roles."))
     base_salary = forms.DecimalField(label=_("Base salary (CNY)"), max_digits=14, decimal_places=2,
@@ -150,14 +103,8 @@ class StaffFormBase(BootstrapFormMixin, forms.Form):
         # Only the tenant's teams (scoped manager, evaluated inside the request's tenant).
         self.fields["team"].queryset = selectors.team_choices(include=current_team)
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise ValidationError(_("Enter a name."), code="required")
-        return name
-
     def clean_phone(self):
-        phone = self.cleaned_data["phone"].strip()
+        phone = self.cleaned_data["phone"]
         return normalize_phone(phone) if phone else ""
 
 
@@ -174,7 +121,7 @@ class StaffCreateForm(StaffFormBase):
     field_order = ["username", "password", "name", "phone", "team", "roles", "base_salary"]
 
     def clean_username(self):
-        username = self.cleaned_data["username"].strip()
+        username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
             raise ValidationError(_("This username is already taken."), code="duplicate")
         return username
@@ -219,7 +166,7 @@ class StaffFilterForm(BootstrapFormMixin, forms.Form):
                         widget=forms.SearchInput(attrs={"placeholder": _("Name, username or phone")}))
     team = forms.ChoiceField(label=_("Team"), required=False)
     role = forms.ChoiceField(label=_("Role"), required=False,
-                             choices=[("", _("All roles")), *ROLE_CHOICES])
+                             choices=[("", _("All roles")), *Role.choices])
     active = forms.ChoiceField(label=_("Status"), required=False, choices=ACTIVE_CHOICES)
 
     def __init__(self, *args, **kwargs):

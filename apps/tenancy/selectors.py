@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.models import AuditEntry
@@ -114,10 +114,10 @@ def home_panels(staff: Staff) -> dict:
         mine = Customer.objects.filter(owner=staff)
         panels["sales"] = {
             "count": mine.count(),
-            "latest": list(mine.select_related("team").order_by("-created_at", "-id")[:10]),
+            "latest": list(mine.order_by("-created_at", "-id")[:10]),
         }
     if staff.has_role(Role.MANAGER, Role.ADMIN):
-        panels["teams"] = team_customer_counts(staff)
+        panels["teams"] = _team_panel(staff)
     if staff.has_role(Role.CUSTOMER_SERVICE, Role.FINANCE):
         total = Customer.objects.count()
         if staff.has_role(Role.CUSTOMER_SERVICE):
@@ -134,20 +134,13 @@ def home_panels(staff: Staff) -> dict:
     return panels
 
 
-def team_customer_counts(staff: Staff) -> dict:
-    """The latest nightly TeamCustomerCount rows: all teams for admins, the own team for a
-    manager. Returns {"day", "rows": [{"team", "customers"}], "scope": "all"|"team"|"none"}."""
-    from apps.customers.models import TeamCustomerCount
+def _team_panel(staff: Staff) -> dict:
+    """The latest nightly counts of an admin (all teams) or a manager (their own team):
+    {"day", "rows": [{"team", "customers"}], "scope": "all"|"team"|"none" (manager, no team)}."""
+    from apps.customers.selectors import team_customer_counts
 
-    if staff.is_admin:
-        qs, scope = TeamCustomerCount.objects.all(), "all"
-    elif staff.team_id is not None:
-        qs, scope = TeamCustomerCount.objects.filter(team_id=staff.team_id), "team"
-    else:
-        return {"day": None, "rows": [], "scope": "none"}
-    latest_day = Subquery(qs.order_by("-day").values("day")[:1])
-    rows = list(qs.filter(day=latest_day).select_related("team")
-                .order_by("team__name", "team_id"))
+    scope = "all" if staff.is_admin else "team" if staff.team_id is not None else "none"
+    rows = team_customer_counts(staff)
     return {
         "day": rows[0].day if rows else None,
         "rows": [{"team": str(r.team) if r.team else str(_("No team")), "customers": r.customers}

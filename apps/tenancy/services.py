@@ -160,7 +160,7 @@ def staff_set_active(*, tenant: Tenant, actor: Staff | None, staff: Staff, activ
 
 
 # --------------------------------------------------------------------------- the signed-in user
-# Additions for the web shell: the user's own settings, password and API tokens.
+# Their own settings, password and API tokens.
 
 LANGUAGE_CHOICES = {code for code, _label in User._meta.get_field("language").choices}
 

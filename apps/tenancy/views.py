@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse_lazy
 from django.utils import translation
@@ -21,27 +21,25 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.forms import add_service_errors
+from apps.core.views import is_htmx
+
 from . import selectors, services
 from .api import TenantAPIMixin
 from .forms import (
     LanguageForm,
+    PasswordChangeForm,
     StaffActiveForm,
     StaffAuthenticationForm,
     StaffCreateForm,
     StaffEditForm,
     StaffFilterForm,
     TeamForm,
-    add_service_errors,
 )
-from .models import Staff, Team
+from .models import Staff, Team, User
 from .roles import Role
 from .serializers import MeSerializer, TokenObtainSerializer, TokenSerializer
 from .views_base import StaffRequiredMixin, TenantObjectMixin
-
-
-def is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
 
 # --------------------------------------------------------------------------- sign-in, password
 
@@ -57,16 +55,8 @@ class LogoutView(auth_views.LogoutView):
 
 class PasswordChangeView(StaffRequiredMixin, auth_views.PasswordChangeView):
     template_name = "registration/password_change_form.html"
+    form_class = PasswordChangeForm
     success_url = reverse_lazy("password_change_done")
-
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        for field in form.fields.values():
-            field.widget.attrs["class"] = "form-control"
-        for name in form.errors if form.is_bound else ():
-            if name in form.fields:
-                form.fields[name].widget.attrs["class"] = "form-control is-invalid"
-        return form
 
     def form_valid(self, form):
         user = services.user_change_password(tenant=self.tenant, actor=self.staff,
@@ -221,6 +211,47 @@ HISTORY_LABELS = {
 }
 
 
+def _history_lines(history: list) -> None:
+    """Give each audit entry `lines` ([{"label", "old", "new"}]): translated field labels, team
+    names, role and language labels instead of the stored keys, ids and codes."""
+    team_ids = set()
+    for entry in history:
+        value = entry.changes.get("team")
+        team_ids.update(v for v in (value if isinstance(value, list) else [value]) if v)
+    team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
+    roles = dict(Role.choices)
+    languages = dict(User._meta.get_field("language").choices)
+
+    def label(field):
+        model = User if field in ("username", "language") else Staff
+        try:
+            return model._meta.get_field(field).verbose_name
+        except FieldDoesNotExist:
+            return field
+
+    def show(field, value):
+        if value in (None, "", []):
+            return "—"
+        if field == "team":
+            return team_names.get(value, f"#{value}")
+        if field == "roles":
+            return "、".join(str(roles.get(r, r)) for r in value)
+        if field == "active":
+            return _("Active") if value else _("Deactivated")
+        if field == "language":
+            return languages.get(value, value)
+        return value
+
+    for entry in history:
+        entry.lines = []
+        for field, value in entry.changes.items():
+            # A creation records the values; the other actions [old, new].
+            pair = entry.action != "staff.create" and isinstance(value, list) and len(value) == 2
+            old, new = value if pair else (None, value)
+            entry.lines.append({"label": label(field), "old": show(field, old) if pair else None,
+                                "new": show(field, new)})
+
+
 class StaffDetailView(AdminOnly, ObjectMixin, TemplateView):
     model = Staff
     template_name = "tenancy/staff_detail.html"
@@ -230,6 +261,7 @@ class StaffDetailView(AdminOnly, ObjectMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         history = selectors.staff_history(self.get_object())
+        _history_lines(history)
         for entry in history:
             entry.label = HISTORY_LABELS.get(entry.action, entry.action)
         return super().get_context_data(history=history, **kwargs)
@@ -287,7 +319,7 @@ class StaffSetActiveView(AdminOnly, ObjectMixin, FormView):
     """Confirmation page, then the service call. `active` is what the member becomes."""
 
     model = Staff
-    active = False
+    active: bool
     form_class = StaffActiveForm
     template_name = "tenancy/staff_confirm_active.html"
 

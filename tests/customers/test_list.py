@@ -117,6 +117,7 @@ def test_htmx_search_returns_only_the_table(world_a, shelf, client_for):
     assert res.status_code == 200
     assert "<table" in body and "<form" not in body and "<html" not in body
     assert "Alice" in body and "Carol" in body and "Bob" not in body
+    assert "HX-Request" in res["Vary"]  # no cache hands the fragment out for the full page
     full = client_for(world_a.admin).get(reverse("customers:list")).content.decode()
     assert 'hx-get="/customers/"' in full and 'hx-push-url="true"' in full
 

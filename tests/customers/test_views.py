@@ -1,5 +1,7 @@
 """The customer pages: register, edit, detail (masked ID, relations, history)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -50,6 +52,7 @@ def test_form_keeps_what_was_typed_and_shows_field_errors(world_a, client_for):
     assert 'value="王小明"' in body and 'value="110105194912310021"' in body and "周末有空" in body
     assert 'value="VIP，老客户"' in body
     assert "该手机号已登记。" in body
+    assert re.search(r'<input[^>]*name="phone"[^>]*class="form-control is-invalid"', body)
     with world_a.context():
         assert Customer.objects.count() == 1
 

@@ -204,6 +204,10 @@ def test_edit_staff(world_a, client_for):
         entry = AuditEntry.objects.get(action="staff.update", target_id=staff.pk)
     assert entry.reason == "promoted" and entry.actor == world_a.admin
     assert set(entry.changes) == {"team", "roles", "base_salary"}
+    # The history reads as labels and names, not as stored keys, ids and codes.
+    detail = client.get(reverse("tenancy:staff_detail", args=[staff.pk])).content.decode()
+    assert f"团队: {world_a.team1.name} → {world_a.team2.name}" in detail
+    assert "角色: 销售 → 销售、经理" in detail
 
 
 def test_edit_error_keeps_input(world_a, client_for):

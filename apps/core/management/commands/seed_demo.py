@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from apps.core.identity import normalize_id_number, normalize_phone
+from apps.core.identity import make_resident_id, normalize_id_number, normalize_phone
 from apps.customers.services import customer_create, relation_add
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -29,19 +29,6 @@ from apps.tenancy.services import staff_create, team_create, tenant_create
 
 FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "demo.json"
 SEED = 2026
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
-
-
-def id_check_digit(first17: str) -> str:
-    """GB 11643-1999: sum of digit x weight mod 11 picks the check character."""
-    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
-
-
-def make_resident_id(region: str, birth: dt.date, seq: int) -> str:
-    """An 18-character resident ID; `seq` (0-999) is odd for men, even for women."""
-    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
-    return first17 + id_check_digit(first17)
 
 
 def _weighted(rng: random.Random, table: dict[str, int]) -> str:
@@ -67,7 +54,7 @@ class CustomerGenerator:
                 self.phones.add(value)
                 return normalize_phone(value)
 
-    def resident_id(self, gender: str) -> tuple[str, dt.date]:
+    def resident_id(self, gender: str) -> str:
         """A valid, unique resident ID. A region code is only valid for births after it was
         created (440305 Nanshan: 1983 on), which `normalize_id_number` checks: draw again."""
         rng = self.rng
@@ -81,7 +68,7 @@ class CustomerGenerator:
                 continue
             if valid and value not in self.ids:
                 self.ids.add(value)
-                return value, birth
+                return value
 
     def address(self) -> str:
         rng = self.rng
@@ -98,7 +85,7 @@ class CustomerGenerator:
                 "notes": rng.choice(spec["notes"]), "owner": owner, "id_number": "",
                 "birthday": None}
         if gender and rng.random() < spec["id_share"]:
-            data["id_number"], _birth = self.resident_id(gender)  # the service fills the birthday
+            data["id_number"] = self.resident_id(gender)  # the service fills the birthday
         elif rng.random() < 0.3:
             data["birthday"] = dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(15_000))
         r = rng.random()
