@@ -51,10 +51,6 @@ class TenantAPIMixin:
         return queryset
 
 
-class TenantReadOnlyViewSet(TenantAPIMixin, viewsets.ReadOnlyModelViewSet):
-    pass
-
-
 class TenantModelViewSet(TenantAPIMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
                          mixins.UpdateModelMixin, mixins.ListModelMixin,
                          viewsets.GenericViewSet):
