@@ -22,9 +22,11 @@ def normalize_phone(raw: str) -> str:
     value = _SEPARATORS.sub("", str(raw or ""))
     if not value:
         raise ValidationError(_("Enter a mobile phone number."), code="required")
-    if not re.fullmatch(r"\+?\d{6,16}", value):
+    if not re.fullmatch(r"\+?\d+", value):
         raise ValidationError(_("A mobile phone number has digits only, e.g. 138 0013 8000."),
                               code="invalid_phone")
+    if len(value.lstrip("+")) > 16:
+        raise ValidationError(_("Enter a valid mainland China mobile number."), code="invalid_phone")
     try:
         number = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException:

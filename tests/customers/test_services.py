@@ -42,6 +42,17 @@ def test_invalid_phone_is_a_field_error(world_a, raw):
     assert list(errors_of(exc)) == ["phone"]
 
 
+@pytest.mark.parametrize(("raw", "message"), [
+    ("12345", "请输入有效的中国大陆手机号。"),          # digits, but too short
+    ("23800138000", "请输入有效的中国大陆手机号。"),    # 11 digits, not a mobile range
+    ("138OO138000", "手机号只能包含数字，例如 138 0013 8000。"),  # letters O for zeros
+])
+def test_invalid_phone_message_says_what_is_wrong(world_a, raw, message):
+    with pytest.raises(ValidationError) as exc:
+        customer_create(tenant=world_a.tenant, actor=world_a.sales, name="甲", phone=raw)
+    assert errors_of(exc) == {"phone": [message]}
+
+
 @pytest.mark.parametrize("raw", ["11010519491231002X", "11010519491231002x",
                                  make_id_number(), "110105 19900101 " + make_id_number()[-4:]])
 def test_valid_id_numbers(world_a, raw):
