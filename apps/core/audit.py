@@ -34,3 +34,29 @@ def diff(instance: models.Model, data: dict) -> dict:
         if old != new:
             out[field] = [_jsonable(old), _jsonable(new)]
     return out
+
+
+def history_rows(entries, *, action_labels: dict, label, show, skip=()) -> list[dict]:
+    """Audit entries made readable for a history list:
+    ``[{"entry", "action", "lines": [{"label", "old", "new"}]}]``.
+
+    `label(field)` and `show(field, value)` turn the stored keys, ids and codes into what the
+    page shows. An update stores each changed field as ``[old, new]`` (see `diff`); a creation
+    (an action ending in ``.create``) stores the values it set, so its lines have no `old`."""
+    def display(field, value):
+        return "—" if value in (None, "", []) else show(field, value)
+
+    rows = []
+    for entry in entries:
+        lines = []
+        for field, value in entry.changes.items():
+            if field in skip:
+                continue
+            pair = (not entry.action.endswith(".create") and isinstance(value, list)
+                    and len(value) == 2)
+            old, new = value if pair else (None, value)
+            lines.append({"label": label(field), "old": display(field, old) if pair else None,
+                          "new": display(field, new)})
+        rows.append({"entry": entry, "action": action_labels.get(entry.action, entry.action),
+                     "lines": lines})
+    return rows

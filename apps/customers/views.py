@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from apps.core.audit import history_rows
 from apps.core.forms import add_service_errors, style_fields
 from apps.core.identity import mask_id_number, mask_name, normalize_phone
 from apps.core.views import is_htmx
@@ -187,8 +188,6 @@ def _history_rows(entries, staff: Staff, visible_ids: set[int]) -> list[dict]:
     full_id = can_see_full_id_number(staff)
 
     def show(field, value):
-        if value in (None, "", []):
-            return "—"
         if field == "owner":
             return staff_names.get(value, f"#{value}")
         if field == "team":
@@ -210,19 +209,8 @@ def _history_rows(entries, staff: Staff, visible_ids: set[int]) -> list[dict]:
         except FieldDoesNotExist:
             return HISTORY_FIELD_LABELS.get(field, field)
 
-    rows = []
-    for e in entries:
-        lines = []
-        for field, value in e.changes.items():
-            if field in ("relation", "direction"):
-                continue
-            if e.action == "customer.update" and isinstance(value, list) and len(value) == 2:
-                lines.append({"label": label(field), "old": show(field, value[0]),
-                              "new": show(field, value[1])})
-            else:
-                lines.append({"label": label(field), "old": None, "new": show(field, value)})
-        rows.append({"entry": e, "action": ACTION_LABELS.get(e.action, e.action), "lines": lines})
-    return rows
+    return history_rows(entries, action_labels=ACTION_LABELS, label=label, show=show,
+                        skip=("relation", "direction"))
 
 
 class DetailPageMixin(CustomerMixin):

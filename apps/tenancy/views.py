@@ -21,6 +21,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.audit import history_rows
 from apps.core.forms import add_service_errors
 from apps.core.views import is_htmx
 
@@ -211,9 +212,9 @@ HISTORY_LABELS = {
 }
 
 
-def _history_lines(history: list) -> None:
-    """Give each audit entry `lines` ([{"label", "old", "new"}]): translated field labels, team
-    names, role and language labels instead of the stored keys, ids and codes."""
+def _history_rows(history: list) -> list[dict]:
+    """The staff member's audit entries with translated field labels, team names, role and
+    language labels instead of the stored keys, ids and codes."""
     team_ids = set()
     for entry in history:
         value = entry.changes.get("team")
@@ -230,8 +231,6 @@ def _history_lines(history: list) -> None:
             return field
 
     def show(field, value):
-        if value in (None, "", []):
-            return "—"
         if field == "team":
             return team_names.get(value, f"#{value}")
         if field == "roles":
@@ -242,14 +241,7 @@ def _history_lines(history: list) -> None:
             return languages.get(value, value)
         return value
 
-    for entry in history:
-        entry.lines = []
-        for field, value in entry.changes.items():
-            # A creation records the values; the other actions [old, new].
-            pair = entry.action != "staff.create" and isinstance(value, list) and len(value) == 2
-            old, new = value if pair else (None, value)
-            entry.lines.append({"label": label(field), "old": show(field, old) if pair else None,
-                                "new": show(field, new)})
+    return history_rows(history, action_labels=HISTORY_LABELS, label=label, show=show)
 
 
 class StaffDetailView(AdminOnly, ObjectMixin, TemplateView):
@@ -260,10 +252,7 @@ class StaffDetailView(AdminOnly, ObjectMixin, TemplateView):
         return queryset.select_related("team", "user")
 
     def get_context_data(self, **kwargs):
-        history = selectors.staff_history(self.get_object())
-        _history_lines(history)
-        for entry in history:
-            entry.label = HISTORY_LABELS.get(entry.action, entry.action)
+        history = _history_rows(selectors.staff_history(self.get_object()))
         return super().get_context_data(history=history, **kwargs)
 
 
