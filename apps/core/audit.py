@@ -26,6 +26,12 @@ def audit_record(*, tenant, actor, action: str, target: models.Model, changes: d
         changes={k: _jsonable(v) for k, v in (changes or {}).items()})
 
 
+def history_of(target: models.Model, *, limit: int = 100) -> list[AuditEntry]:
+    """The audit rows about `target`, newest first (with who did it)."""
+    return list(AuditEntry.objects.filter(target_type=target._meta.label_lower, target_id=target.pk)
+                .select_related("actor").order_by("-at", "-id")[:limit])
+
+
 def diff(instance: models.Model, data: dict) -> dict:
     """{field: [old, new]} for the fields in `data` whose value changes."""
     out = {}

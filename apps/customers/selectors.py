@@ -234,13 +234,6 @@ def customer_relations(customer: Customer, staff: Staff) -> list[dict]:
     return rows
 
 
-def customer_history(customer: Customer) -> QuerySet:
-    from apps.core.models import AuditEntry
-
-    return (AuditEntry.objects.filter(target_type=Customer._meta.label_lower, target_id=customer.pk)
-            .select_related("actor").order_by("-at", "-id"))
-
-
 def team_customer_counts(staff: Staff) -> list[TeamCustomerCount]:
     """The latest nightly snapshot (one query): every team (and unassigned, team None) for
     admins, the manager's own team for managers, nothing for anyone else."""

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from apps.core.audit import history_rows
+from apps.core.audit import history_of, history_rows
 from apps.core.forms import add_service_errors, style_fields
 from apps.core.identity import mask_id_number, mask_name, normalize_phone
 from apps.core.views import is_htmx
@@ -29,7 +29,6 @@ from .selectors import (
     CustomerFilterForm,
     can_see_full_id_number,
     can_write_customers,
-    customer_history,
     customer_list,
     customer_relations,
     editable_customers,
@@ -217,7 +216,7 @@ class DetailPageMixin(CustomerMixin):
     def render_detail(self, customer, relation_form, status=200):
         staff = self.staff
         relations = customer_relations(customer, staff)
-        history = list(customer_history(customer)[:100])
+        history = history_of(customer)
         related_ids = {e.changes.get("related") for e in history if e.changes.get("related")}
         visible_ids = set(visible_customers(staff).filter(pk__in=related_ids)
                           .values_list("pk", flat=True)) if related_ids else set()

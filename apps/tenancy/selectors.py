@@ -10,8 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.models import AuditEntry
-
 from .context import set_db_user
 from .models import Staff, Team
 from .roles import Role
@@ -95,12 +93,6 @@ def staff_list(*, team: str = "", role: str = "", active: str = "active",
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(user__username__icontains=q) | Q(phone__contains=q))
     return qs.order_by("-active", "name", "pk")
-
-
-def staff_history(staff: Staff, *, limit: int = 50) -> list[AuditEntry]:
-    """Audit rows about this member (changes, deactivation...), newest first."""
-    return list(AuditEntry.objects.filter(target_type=staff._meta.label_lower, target_id=staff.pk)
-                .select_related("actor").order_by("-at", "-id")[:limit])
 
 
 # --------------------------------------------------------------------------- home page

@@ -21,7 +21,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.audit import history_rows
+from apps.core.audit import history_of, history_rows
 from apps.core.forms import add_service_errors
 from apps.core.views import is_htmx
 
@@ -252,7 +252,7 @@ class StaffDetailView(AdminOnly, ObjectMixin, TemplateView):
         return queryset.select_related("team", "user")
 
     def get_context_data(self, **kwargs):
-        history = _history_rows(selectors.staff_history(self.get_object()))
+        history = _history_rows(history_of(self.get_object(), limit=50))
         return super().get_context_data(history=history, **kwargs)
 
 
