@@ -174,7 +174,7 @@ def _history_rows(entries, staff: Staff, visible_ids: set[int]) -> list[dict]:
     staff_ids, team_ids, customer_ids = set(), set(), set()
     for e in entries:
         for field, value in e.changes.items():
-            values = value if isinstance(value, list) and e.action == "customer.update" else [value]
+            values = value if isinstance(value, list) and not e.action.endswith(".create") else [value]
             if field == "owner":
                 staff_ids.update(v for v in values if v)
             elif field == "team":
