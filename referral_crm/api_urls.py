@@ -3,4 +3,8 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.tenancy.api_urls")),
     path("", include("apps.customers.api_urls")),
+    path("", include("apps.ownership.api_urls")),
+    path("", include("apps.disputes.api_urls")),
+    path("", include("apps.rotation.api_urls")),
+    path("", include("apps.notifications.api_urls")),
 ]

@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.tenancy",
     "apps.customers",
+    "apps.ownership",
+    "apps.disputes",
+    "apps.rotation",
+    "apps.notifications",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.tenancy.context_processors.tenancy",
+                "apps.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -169,6 +174,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Home-page panels contributed by the apps (apps.tenancy.selectors.app_home_panels).
+HOME_PANELS: list[str] = []
+
+# Uploaded files (dispute evidence). Never served as public static files: each download goes
+# through a view that checks the tenant and the role.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+MEDIA_URL = "/media/"
+# Evidence uploads: images and PDF, checked by content, at most this many bytes each.
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

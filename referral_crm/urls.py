@@ -10,4 +10,8 @@ urlpatterns = [
     path("api/v1/", include("referral_crm.api_urls")),
     path("", include("apps.tenancy.urls")),
     path("customers/", include("apps.customers.urls")),
+    path("ownership/", include("apps.ownership.urls")),
+    path("disputes/", include("apps.disputes.urls")),
+    path("rotation/", include("apps.rotation.urls")),
+    path("notifications/", include("apps.notifications.urls")),
 ]

@@ -25,6 +25,12 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Uploaded files (dispute evidence) go to a directory of the test, never to var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 class TenantWorld:
     """One tenant with two teams and a member of every role (plus a second salesperson)."""
 

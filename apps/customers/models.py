@@ -2,6 +2,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Right
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.tenancy.models import Staff, Team, TenantModel
@@ -53,6 +54,14 @@ class Customer(TenantModel):
                                    related_name="+", verbose_name=_("registered by"))
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Ownership state (the rules that move it live in apps.ownership). An effective contact is a
+    # visit, a deal or a follow-up that reached the customer; registration counts as the first.
+    last_contact_at = models.DateTimeField(_("last effective contact"), null=True, blank=True)
+    last_visit_at = models.DateTimeField(_("last visit"), null=True, blank=True)
+    owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
+    released_at = models.DateTimeField(_("in the public pool since"), null=True, blank=True)
+    previous_owner = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("previous owner"))
 
     class Meta(TenantModel.Meta):
         verbose_name = _("customer")
@@ -75,6 +84,13 @@ class Customer(TenantModel):
             models.Index(fields=["tenant", "phone_last4"], name="customer_phone_last4_idx"),
             models.Index(fields=["tenant", "name"], name="customer_name_idx"),
             GinIndex(fields=["tags"], name="customer_tags_gin"),
+            # The nightly release to the public pool and the "about to be released" lists.
+            models.Index(fields=["tenant", "last_contact_at"], name="customer_owned_contact_idx",
+                         condition=models.Q(owner__isnull=False)),
+            models.Index(fields=["tenant", "owner", "last_contact_at"],
+                         name="customer_owner_contact_idx"),
+            models.Index(fields=["tenant", "-released_at"], name="customer_pool_idx",
+                         condition=models.Q(owner__isnull=True)),
         ]
 
     def __str__(self) -> str:
@@ -138,3 +154,48 @@ class TeamCustomerCount(TenantModel):
             models.UniqueConstraint(fields=["tenant", "team", "day"], nulls_distinct=False,
                                     name="team_customer_count_unique_day"),
         ]
+
+
+class OwnershipChange(TenantModel):
+    """One change of a customer's owner: who, when, why. Written by the services, never edited."""
+
+    class Reason(models.TextChoices):
+        REGISTRATION = "registration", _("Registration")
+        CLAIM = "claim", _("Claimed from the public pool")
+        RELEASE = "release", _("Released to the public pool (no effective contact)")
+        RETURN = "return", _("Returned to the public pool")
+        DISPUTE = "dispute", _("Dispute decision")
+        REASSIGNMENT = "reassignment", _("Reassignment")
+        WALK_IN = "walk_in", _("Walk-in reception")
+        IMPORT = "import", _("Import")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="ownership_changes",
+                                 verbose_name=_("customer"))
+    from_owner = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("from"))
+    to_owner = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", verbose_name=_("to"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.TextField(_("note"), max_length=1000, blank=True)
+    #: None when the system did it (the nightly release).
+    actor = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    policy_version = models.PositiveIntegerField(_("policy version"), null=True, blank=True)
+    #: The dispute whose decision made this change, if any (ids: disputes depend on customers).
+    dispute_id = models.BigIntegerField(_("dispute"), null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("ownership change")
+        verbose_name_plural = _("ownership changes")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "customer", "-at"], name="ownership_change_customer_idx"),
+            # Daily claim cap and "former owner may reclaim after N days".
+            models.Index(fields=["tenant", "to_owner", "reason", "-at"],
+                         name="ownership_change_to_idx"),
+            models.Index(fields=["tenant", "from_owner", "-at"], name="ownership_change_from_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_owner_id} → {self.to_owner_id} ({self.reason})"

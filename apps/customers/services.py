@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,7 +22,7 @@ from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Team, Tenant
 from apps.tenancy.roles import Role
 
-from .models import Customer, CustomerRelation, TeamCustomerCount
+from .models import Customer, CustomerRelation, OwnershipChange, TeamCustomerCount
 from .selectors import (
     assignable_owners,
     assignable_teams,
@@ -198,7 +199,9 @@ def customer_create(*, tenant: Tenant, actor: Staff | None, name: str, phone: st
                     id_number: str = "", gender: str = "", birthday=None, address: str = "",
                     source: str = Customer.Source.WALK_IN, grade: str = "",
                     tags: Iterable[str] = (), notes: str = "", owner: Staff | None = None,
-                    team: Team | None = None) -> Customer:
+                    team: Team | None = None,
+                    ownership_reason: str = OwnershipChange.Reason.REGISTRATION,
+                    ownership_note: str = "", policy_version: int | None = None) -> Customer:
     """Register a customer.
 
     The owner defaults to the actor when the actor is a salesperson; the team to the owner's
@@ -222,17 +225,72 @@ def customer_create(*, tenant: Tenant, actor: Staff | None, name: str, phone: st
         if team is None:
             team = derived
         _check_duplicates(errors, actor, phone=phone, id_number=id_number)
+        now = timezone.now()
         customer = Customer(
             tenant=tenant, name=(name or "").strip(), phone=phone, id_number=id_number,
             gender=gender or "", birthday=birthday, address=(address or "").strip(),
             source=source or Customer.Source.WALK_IN, grade=grade or "", tags=clean_tags(tags),
-            notes=(notes or "").strip(), owner=owner, team=team, created_by=actor)
+            notes=(notes or "").strip(), owner=owner, team=team, created_by=actor,
+            last_contact_at=now, owned_since=now if owner is not None else None,
+            released_at=None if owner is not None else now)
         _full_clean(errors, customer)
         if errors:
             raise ValidationError(errors)
         _save(customer, actor)
         audit_record(tenant=tenant, actor=actor, action="customer.create", target=customer,
                      changes=_snapshot(customer))
+        if owner is not None:
+            OwnershipChange.objects.create(
+                tenant=tenant, customer=customer, from_owner=None, to_owner=owner,
+                reason=ownership_reason, note=ownership_note, actor=actor, at=now,
+                policy_version=policy_version)
+        return customer
+
+
+def _apply_owner(customer: Customer, owner: Staff | None, at, *, previous: Staff | None) -> None:
+    """The ownership fields that follow a change of owner (not saved).
+
+    A new owner starts a fresh protection window (the change is their first contact); a
+    customer without an owner is in the public pool from `at`."""
+    if previous is not None and previous != owner:
+        customer.previous_owner = previous
+    customer.owner = owner
+    if owner is not None:
+        customer.owned_since = at
+        customer.last_contact_at = at
+        customer.released_at = None
+    else:
+        customer.owned_since = None
+        customer.released_at = at
+
+
+@transaction.atomic
+def customer_owner_set(*, tenant: Tenant, actor: Staff | None, customer: Customer,
+                       owner: Staff | None, reason: str, note: str = "", team: Team | None = None,
+                       at=None, policy_version: int | None = None,
+                       dispute_id: int | None = None) -> Customer:
+    """Move one customer to `owner` (None: the public pool) and record why.
+
+    The primitive under every ownership rule (claim, release, dispute decision, walk-in,
+    reassignment): the callers in apps.ownership / apps.disputes decide *whether* the change is
+    allowed; this only applies it, locked, with the history row and the audit entry. The team
+    follows the new owner (or is `team` when given); a customer released to the pool keeps it."""
+    with tenant_context(tenant):
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        before = customer.owner
+        at = at or timezone.now()
+        new_team = team if team is not None else (team_of(owner) if owner is not None
+                                                  and owner.team_id else customer.team)
+        changes = diff(customer, {"owner": owner, "team": new_team})
+        _apply_owner(customer, owner, at, previous=before)
+        customer.team = new_team
+        customer.save(update_fields=["owner", "team", "previous_owner", "owned_since",
+                                     "last_contact_at", "released_at", "updated_at"])
+        OwnershipChange.objects.create(
+            tenant=tenant, customer=customer, from_owner=before, to_owner=owner, reason=reason,
+            note=note, actor=actor, at=at, policy_version=policy_version, dispute_id=dispute_id)
+        audit_record(tenant=tenant, actor=actor, action=f"customer.owner.{reason}",
+                     target=customer, changes=changes, reason=note)
         return customer
 
 
@@ -285,15 +343,23 @@ def customer_update(*, tenant: Tenant, actor: Staff | None, customer: Customer,
                           id_number=data.get("id_number", customer.id_number),
                           exclude_pk=customer.pk)
         changes = {} if errors else diff(customer, data)
+        owner_before = customer.owner
         for field, value in data.items():
             setattr(customer, field, value)
         _full_clean(errors, customer)
         if errors:
             raise ValidationError(errors)
         if changes:
+            if "owner" in changes:
+                _apply_owner(customer, customer.owner, timezone.now(), previous=owner_before)
             _save(customer, actor, exclude_pk=customer.pk)
             audit_record(tenant=tenant, actor=actor, action="customer.update", target=customer,
                          changes=changes)
+            if "owner" in changes:
+                OwnershipChange.objects.create(
+                    tenant=tenant, customer=customer, from_owner=owner_before,
+                    to_owner=customer.owner, reason=OwnershipChange.Reason.REASSIGNMENT,
+                    actor=actor, at=customer.owned_since or timezone.now())
         return customer
 
 

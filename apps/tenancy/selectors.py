@@ -5,9 +5,11 @@ Everything here runs inside the caller's tenant context (the request's), except
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from .context import set_db_user
@@ -123,6 +125,17 @@ def home_panels(staff: Staff) -> dict:
             **Team.objects.aggregate(teams_active=Count("pk", filter=Q(active=True)),
                                      teams_inactive=Count("pk", filter=Q(active=False))),
         }
+    return panels
+
+
+def app_home_panels(staff: Staff) -> list[dict]:
+    """The home-page panels other apps contribute (settings.HOME_PANELS: dotted paths of
+    `provider(staff) -> dict | None`; a dict has "template" plus that template's context)."""
+    panels = []
+    for path in settings.HOME_PANELS:
+        panel = import_string(path)(staff)
+        if panel:
+            panels.append(panel)
     return panels
 
 

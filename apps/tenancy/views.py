@@ -99,6 +99,7 @@ class HomeView(StaffRequiredMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         panels = selectors.home_panels(self.staff)
         ctx["panels"] = panels
+        ctx["app_panels"] = selectors.app_home_panels(self.staff)
         teams = panels.get("teams")
         if teams and teams["rows"]:
             ctx["team_chart"] = {

@@ -85,7 +85,46 @@ def populate(world) -> TenantData:
     with tenant_context(world.tenant):
         data.team_count = TeamCustomerCount.objects.create(
             tenant=world.tenant, team=world.team1, day=datetime.date(2026, 1, 1), customers=2)
+    _populate_ownership(world, data)
     return data
+
+
+def _populate_ownership(world, data: TenantData) -> None:
+    """One row of every ownership model (issue 3), made directly: the isolation tests need the
+    rows to exist, not the rules that normally create them."""
+    from django.core.files.base import ContentFile
+
+    from apps.disputes.models import Dispute, DisputeEvidence, DisputeShare
+    from apps.notifications.models import Notification
+    from apps.ownership.models import OwnershipPolicy, OwnershipShare, Visit
+    from apps.rotation.models import DutySignIn
+
+    tenant, customer = world.tenant, data.customers[0]
+    with tenant_context(tenant):
+        data.policy = OwnershipPolicy.objects.create(
+            tenant=tenant, version=1, effective_from=datetime.date(2026, 1, 1),
+            note=f"SECRET-POLICY-{tenant.slug}")
+        data.share = OwnershipShare.objects.create(tenant=tenant, customer=customer,
+                                                   staff=world.sales, percent=100)
+        data.visit = Visit.objects.create(tenant=tenant, customer=customer, team=world.team1,
+                                          attributed_to=world.sales, received_by=world.sales,
+                                          notes=f"SECRET-VISIT-{tenant.slug}")
+        data.dispute = Dispute.objects.create(
+            tenant=tenant, customer=customer, team=world.team1, owner=world.sales,
+            claimant=world.sales2, opened_by=world.sales2, claim=f"SECRET-CLAIM-{tenant.slug}")
+        data.dispute_share = DisputeShare.objects.create(
+            tenant=tenant, dispute=data.dispute, stage=DisputeShare.Stage.PROPOSED,
+            staff=world.sales, percent=50)
+        evidence = DisputeEvidence(tenant=tenant, dispute=data.dispute,
+                                   original_name=f"secret-{tenant.slug}.png",
+                                   content_type="image/png", size=8, uploaded_by=world.sales2)
+        evidence.file.save("e.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=False)
+        evidence.save()
+        data.evidence = evidence
+        data.sign_in = DutySignIn.objects.create(tenant=tenant, team=world.team1, staff=world.sales,
+                                                 day=datetime.date(2026, 1, 1), position=1)
+        data.notification = Notification.objects.create(
+            tenant=tenant, recipient=world.sales, title=f"SECRET-NOTICE-{tenant.slug}")
 
 
 def tenant_models() -> list[type[TenantModel]]:

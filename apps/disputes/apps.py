@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DisputesConfig(AppConfig):
+    name = "apps.disputes"
+    label = "disputes"
+    verbose_name = _("Ownership disputes")
