@@ -10,9 +10,9 @@ from django.db import migrations, models
 def existing_customers_start_protected(apps, schema_editor):
     """Customers registered before ownership tracking: their registration is the first contact.
     Row-level security applies to the table owner too, so each tenant is entered in turn."""
-    Tenant = apps.get_model("tenancy", "Tenant")
     with schema_editor.connection.cursor() as cur:
-        for tenant_id in Tenant.objects.values_list("pk", flat=True):
+        cur.execute("SELECT id FROM tenancy_tenant")
+        for (tenant_id,) in cur.fetchall():
             cur.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id)])
             cur.execute("""
                 UPDATE customers_customer
