@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -40,3 +42,26 @@ def notify(*, tenant: Tenant, recipients: Iterable[Staff | None], kind: str, tit
                     target_type=target._meta.label_lower if target is not None else "",
                     target_id=target.pk if target is not None else None))
         return Notification.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def notification_mark_read(*, tenant: Tenant, actor: Staff,
+                           notification: Notification) -> Notification:
+    """Mark one of the actor's own notifications read (already read: left as it was)."""
+    with tenant_context(tenant):
+        notification = (Notification.objects.select_for_update()
+                        .filter(pk=notification.pk, recipient=actor).first())
+        if notification is None:
+            raise PermissionDenied(_("This notification is not yours."))
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+        return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, tenant: Tenant, actor: Staff) -> int:
+    """Mark every unread notification of the actor read; returns how many changed."""
+    with tenant_context(tenant):
+        return (Notification.objects.filter(recipient=actor, read_at__isnull=True)
+                .update(read_at=timezone.now()))

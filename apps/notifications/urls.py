@@ -1,5 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "notifications"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.InboxView.as_view(), name="inbox"),
+    path("read-all/", views.MarkAllReadView.as_view(), name="read_all"),
+    path("<int:pk>/open/", views.OpenView.as_view(), name="open"),
+]
