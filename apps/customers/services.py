@@ -201,13 +201,15 @@ def customer_create(*, tenant: Tenant, actor: Staff | None, name: str, phone: st
                     tags: Iterable[str] = (), notes: str = "", owner: Staff | None = None,
                     team: Team | None = None,
                     ownership_reason: str = OwnershipChange.Reason.REGISTRATION,
-                    ownership_note: str = "", policy_version: int | None = None) -> Customer:
+                    ownership_note: str = "", policy_version: int | None = None,
+                    owner_by_rule: bool = False) -> Customer:
     """Register a customer.
 
     The owner defaults to the actor when the actor is a salesperson; the team to the owner's
     team (or, for an unowned customer, the actor's team). Phone and ID number are normalised;
     a phone or ID already registered in the tenant is a field error that names the customer
-    and owner only if the actor may see that customer."""
+    and owner only if the actor may see that customer. `owner_by_rule`: the caller's rules
+    decided the owner (walk-in routing), so whether the actor may assign owners is not asked."""
     with tenant_context(tenant):
         _require_writer(actor)
         errors: dict = {}
@@ -216,7 +218,7 @@ def customer_create(*, tenant: Tenant, actor: Staff | None, name: str, phone: st
         birthday = _check_birthday(errors, id_number, birthday)
         if owner is None and actor is not None and actor.has_role(Role.SALES):
             owner = actor
-        _check_owner(errors, tenant, actor, owner)
+        _check_owner(errors, tenant, None if owner_by_rule else actor, owner)
         if owner is not None and "owner" not in errors:
             derived = team_of(owner)
         else:

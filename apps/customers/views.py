@@ -17,13 +17,15 @@ from apps.core.audit import history_of, history_rows
 from apps.core.forms import add_service_errors, style_fields
 from apps.core.identity import mask_id_number, mask_name, normalize_phone
 from apps.core.views import is_htmx
+from apps.ownership.registration import can_register
+from apps.ownership.selectors import ownership_summary
 from apps.tenancy.models import Staff, Team
 from apps.tenancy.roles import Role
 from apps.tenancy.views_base import TenantObjectMixin
 
 from . import services
 from .forms import CustomerForm, RelationForm
-from .models import Customer, CustomerRelation
+from .models import Customer, CustomerRelation, OwnershipChange
 from .selectors import (
     WRITE_ROLES,
     CustomerFilterForm,
@@ -43,6 +45,8 @@ ACTION_LABELS = {
     "customer.update": gettext_lazy("Changed"),
     "customer.relation_add": gettext_lazy("Relation added"),
     "customer.relation_remove": gettext_lazy("Relation removed"),
+    # customer_owner_set writes "customer.owner.<reason>".
+    **{f"customer.owner.{reason.value}": reason.label for reason in OwnershipChange.Reason},
 }
 
 #: Audit keys that are not fields of Customer.
@@ -85,7 +89,10 @@ class CustomerListView(CustomerMixin, View):
             status = 200 if partial else 400  # htmx does not swap 4xx answers in
         page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
         context = {"filter_form": filter_form, "filter_errors": filter_errors, "page": page,
-                   "customers": page.object_list, "can_create": can_write_customers(staff)}
+                   "customers": page.object_list, "can_create": can_write_customers(staff),
+                   # Salespeople register through the duplicate check (collisions, claims);
+                   # the plain form stays for the front desk and admins.
+                   "can_register": can_register(staff)}
         template = "customers/_results.html" if partial else "customers/list.html"
         response = render(request, template, context, status=status)
         patch_vary_headers(response, ["HX-Request"])
@@ -225,7 +232,7 @@ class DetailPageMixin(CustomerMixin):
                       else mask_id_number(customer.id_number))
         context = {"customer": customer, "id_display": id_display, "relations": relations,
                    "relation_form": relation_form, "history": _history_rows(history, staff, visible_ids),
-                   "can_edit": can_edit}
+                   "can_edit": can_edit, "ownership": ownership_summary(customer, staff)}
         return render(self.request, "customers/detail.html", context, status=status)
 
 

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_registration as views
+
+urlpatterns: list = [
+    path("register/", views.RegisterView.as_view(), name="register"),
+    path("register/check/", views.RegisterCheckView.as_view(), name="register_check"),
+]

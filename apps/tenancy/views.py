@@ -210,6 +210,7 @@ HISTORY_LABELS = {
     "user.password_change": gettext_lazy("Changed their password"),
     "auth.token_issue": gettext_lazy("Got an API token"),
     "auth.token_revoke": gettext_lazy("Signed out of the API"),
+    "ownership.reassign": gettext_lazy("Customers reassigned"),
 }
 
 

@@ -195,3 +195,16 @@ def test_id_number_edit_by_admin_shows_and_changes_the_full_number(world_a, clie
     with world_a.context():
         c.refresh_from_db()
     assert c.id_number == new_id and str(c.birthday) == "1980-01-01"
+
+
+def test_list_sends_registrars_through_the_duplicate_check(world_a, client_for):
+    """Sales (and managers) register through /ownership/register/ (collisions, claims); the front
+    desk keeps the plain form; an admin gets both."""
+    register, plain = reverse("ownership:register"), reverse("customers:create")
+    for staff, sees_register, sees_plain in ((world_a.sales, True, False),
+                                             (world_a.manager, True, False),
+                                             (world_a.cs, False, True),
+                                             (world_a.admin, True, True)):
+        html = client_for(staff).get(reverse("customers:list")).content.decode()
+        assert (f'href="{register}"' in html) is sees_register, staff
+        assert (f'href="{plain}"' in html) is sees_plain, staff
