@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import DisputeViewSet
+
+router = SimpleRouter()
+router.register("disputes", DisputeViewSet, basename="dispute")
+
+urlpatterns = router.urls
