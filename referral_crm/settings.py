@@ -143,6 +143,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=5),
         "args": ["customers.count_team_customers"],
     },
+    # The public pool: customers without effective contact for the policy's days (per tenant).
+    "nightly-pool-release": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=0, minute=30),
+        "args": ["ownership.release_due_customers"],
+    },
 }
 
 # --------------------------------------------------------------------------- auth
@@ -176,7 +182,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Home-page panels contributed by the apps (apps.tenancy.selectors.app_home_panels).
-HOME_PANELS: list[str] = []
+HOME_PANELS: list[str] = [
+    "apps.ownership.panels.expiring_panel",
+    "apps.disputes.panels.dispute_queue_panel",
+]
 
 # Uploaded files (dispute evidence). Never served as public static files: each download goes
 # through a view that checks the tenant and the role.
@@ -229,6 +238,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets whose field names other components use too ("status", "outcome").
+    "ENUM_NAME_OVERRIDES": {
+        "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
+        "DisputeOutcomeEnum": "apps.disputes.models.Dispute.Outcome",
+        "DutySignInStatusEnum": "apps.rotation.models.DutySignIn.Status",
+    },
 }
 
 # --------------------------------------------------------------------------- security headers

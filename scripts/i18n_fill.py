@@ -29,7 +29,7 @@ def main(paths: list[str]) -> int:
     for entry in po:
         if entry.obsolete:
             continue
-        if entry.msgid in translations and (not entry.msgstr or entry.fuzzy):
+        if entry.msgid in translations and (not entry.translated() or entry.fuzzy):
             if entry.msgid_plural:
                 entry.msgstr_plural = {0: translations[entry.msgid]}
             else:

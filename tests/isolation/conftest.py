@@ -8,6 +8,7 @@ inside it (pytest-django's `db`), exactly like Django's TestCase.setUpTestData. 
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 from apps.core.models import AuditEntry
 from apps.tenancy.context import tenant_context
@@ -35,9 +36,15 @@ class Isolation:
     def _ids(world, data: TenantData) -> dict[str, int]:
         with tenant_context(world.tenant):
             audit = AuditEntry.objects.order_by("pk").first()
+            change = data.customer.ownership_changes.order_by("pk").first()
         return {"customer": data.customer.pk, "relation": data.relation.pk,
                 "team": world.team1.pk, "staff": world.sales.pk, "user": world.sales.user_id,
-                "team_count": data.team_count.pk, "audit": audit.pk, "tenant": world.tenant.pk}
+                "team_count": data.team_count.pk, "audit": audit.pk, "tenant": world.tenant.pk,
+                "policy": data.policy.pk, "share": data.share.pk, "visit": data.visit.pk,
+                "dispute": data.dispute.pk, "dispute_share": data.dispute_share.pk,
+                "evidence": data.evidence.pk, "sign_in": data.sign_in.pk,
+                "notification": data.notification.pk,
+                "ownership_change": change.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids
@@ -56,7 +63,19 @@ class Isolation:
 
 
 @pytest.fixture(scope="module")
-def _isolation_data(django_db_setup, django_db_blocker):
+def _isolation_media(tmp_path_factory):
+    """One media directory for the module: the evidence file is made once, with the data."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("isolation-media")):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _media_root(_isolation_media):
+    """Replaces the per-test media directory of tests/conftest.py for this module."""
+
+
+@pytest.fixture(scope="module")
+def _isolation_data(django_db_setup, django_db_blocker, _isolation_media):
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()

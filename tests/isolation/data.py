@@ -30,6 +30,15 @@ class TenantData:
     customers: list = field(default_factory=list)
     relation: CustomerRelation | None = None
     team_count: TeamCustomerCount | None = None
+    # Issue 3 (set by _populate_ownership).
+    policy: object = None
+    share: object = None
+    visit: object = None
+    dispute: object = None
+    dispute_share: object = None
+    evidence: object = None
+    sign_in: object = None
+    notification: object = None
 
     @property
     def customer(self) -> Customer:
@@ -43,6 +52,9 @@ class TenantData:
             out += [c.name, c.phone, c.notes] + ([c.id_number] if c.id_number else [])
         with tenant_context(self.world.tenant):
             out += [s.name for s in Staff.unscoped_objects.filter(tenant_id=self.world.tenant.pk)]
+        slug = self.world.tenant.slug
+        out += [f"SECRET-{kind}-{slug}" for kind in ("POLICY", "VISIT", "CLAIM", "NOTICE")]
+        out.append(f"secret-{slug}.png")
         return out
 
 
@@ -140,7 +152,13 @@ def snapshot(world) -> dict:
     with tenant_context(world.tenant):
         for model in tenant_models():
             rows = model.unscoped_objects.filter(tenant_id=world.tenant.pk).order_by("pk")
-            out[model._meta.label] = list(rows.values())
+            values = list(rows.values())
+            if model._meta.label == "notifications.Notification":
+                # Opening one's own notification (a GET link in the inbox) marks it read: the
+                # control test does that as A's recipient, which is not a change by tenant B.
+                for row in values:
+                    row.pop("read_at")
+            out[model._meta.label] = values
         user_ids = list(Staff.unscoped_objects.filter(tenant_id=world.tenant.pk)
                         .values_list("user_id", flat=True))
     out["tenancy.Tenant"] = list(Tenant.objects.filter(pk=world.tenant.pk).values())

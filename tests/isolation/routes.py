@@ -25,11 +25,23 @@ TOKEN_KINDS = {
     "user": "user", "users": "user",
     "audit": "audit", "audits": "audit", "audit-entries": "audit", "audit_entries": "audit",
     "team-counts": "team_count", "team_counts": "team_count",
+    # Issue 3: ownership, disputes, rotation, notifications.
+    "dispute": "dispute", "disputes": "dispute",
+    "evidence": "evidence",
+    "sign-ins": "sign_in", "sign_ins": "sign_in", "sign_in": "sign_in",
+    "notification": "notification", "notifications": "notification",
+    "policy": "policy", "policies": "policy",
+    "visit": "visit", "visits": "visit",
+    "share": "share", "shares": "share",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
     "customers.TeamCustomerCount": "team_count", "tenancy.Team": "team", "tenancy.Staff": "staff",
     "tenancy.User": "user", "core.AuditEntry": "audit",
+    "customers.OwnershipChange": "ownership_change", "ownership.OwnershipPolicy": "policy",
+    "ownership.OwnershipShare": "share", "ownership.Visit": "visit", "disputes.Dispute": "dispute",
+    "disputes.DisputeShare": "dispute_share", "disputes.DisputeEvidence": "evidence",
+    "rotation.DutySignIn": "sign_in", "notifications.Notification": "notification",
 }
 
 
