@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.identity import make_resident_id, normalize_id_number, normalize_phone
 from apps.customers.services import customer_create, relation_add
@@ -146,7 +147,38 @@ class Command(BaseCommand):
         for kind, i, j in pairs:
             relation_add(tenant=tenant, actor=admin, customer=customers[i], related=customers[j],
                          kind=kind)
+        if len(sales) >= 2:
+            self._ownership_story(tenant, customers, sales, rng)
         return len(staff), len(customers), len(pairs)
+
+    @staticmethod
+    def _ownership_story(tenant, customers, sales, rng: random.Random) -> None:
+        """Make the ownership pages worth a look: contacts spread over the last six weeks (so
+        some customers are about to be released and the nightly release has already put others
+        in the public pool), and one collision dispute waiting for the manager."""
+        from apps.customers.models import Customer
+        from apps.ownership.registration import customer_register
+        from apps.ownership.services import pool_release_due
+
+        now = timezone.now()
+        with tenant_context(tenant):
+            for customer in customers:
+                if customer.owner_id is None:
+                    continue
+                roll = rng.random()
+                days = (rng.randint(0, 26) if roll < 0.7 else rng.randint(27, 30) if roll < 0.85
+                        else rng.randint(31, 45))
+                # Backdating is what the demo needs; real contacts go through contact_record.
+                Customer.objects.filter(pk=customer.pk).update(
+                    last_contact_at=now - dt.timedelta(days=days, hours=rng.randint(0, 8)))
+        pool_release_due(tenant=tenant)
+        with tenant_context(tenant):
+            protected = (Customer.objects.filter(owner=sales[0])
+                         .order_by("-last_contact_at", "pk").first())
+        if protected is not None:
+            customer_register(tenant=tenant, actor=sales[1], name=protected.name,
+                              phone=protected.phone,
+                              claim_note="客户说上周在二组看过样板间，是我先接待的。")
 
     @staticmethod
     def _staff(tenant, actor, person, teams, password) -> Staff:

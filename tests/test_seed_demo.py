@@ -1,0 +1,26 @@
+"""`make run` loads the demo tenants: the ownership pages must have something to show."""
+
+import pytest
+from django.core.management import call_command
+
+from apps.customers.models import Customer, OwnershipChange
+from apps.disputes.models import Dispute
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_has_a_public_pool_customers_about_to_go_and_a_dispute(capsys):
+    call_command("seed_demo")
+    tenant = Tenant.objects.get(slug="demo-home")
+    with tenant_context(tenant):
+        released = OwnershipChange.objects.filter(reason=OwnershipChange.Reason.RELEASE).count()
+        assert released > 0
+        assert Customer.objects.filter(owner__isnull=True).count() >= released
+        dispute = Dispute.objects.get()
+        assert dispute.status == Dispute.Status.OPEN
+        assert dispute.owner.user.username == "demo-sales"
+        assert dispute.claimant.user.username == "demo-sales2"
+    call_command("seed_demo")  # idempotent: a second run leaves the tenants alone
+    assert "exists: left as it is" in capsys.readouterr().out
