@@ -1,32 +1,16 @@
 """The nightly team-customer counts: per tenant, idempotent, and through a real worker."""
 
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import uuid
-from decimal import Decimal
-from pathlib import Path
-
 import pytest
 from celery import current_app
-from django.db import connections
 
-from apps.core.models import AuditEntry
-from apps.customers.models import Customer, TeamCustomerCount
+from apps.customers.models import TeamCustomerCount
 from apps.customers.selectors import team_customer_counts
-from apps.customers.services import customer_create
 from apps.customers.tasks import count_team_customers, tenant_today
-from apps.tenancy.context import tenant_context
-from apps.tenancy.models import Staff, Team, Tenant, User
-from apps.tenancy.roles import Role
-from apps.tenancy.services import staff_create, team_create, tenant_create
 from apps.tenancy.tasks import fan_out
+from tests.concurrency import committed
+from tests.workers import celery_worker, wait_until
 
-from .factories import CustomerFactory, next_phone
-
-ROOT = Path(__file__).resolve().parents[2]
+from .factories import CustomerFactory
 
 
 def snapshot(world):
@@ -84,70 +68,20 @@ def test_team_customer_counts_for_home_page(world_a, eager):
     assert sales_rows == []
 
 
-def _cleanup(tenant: Tenant) -> None:
-    """Delete what the worker test committed, in dependency order."""
-    with tenant_context(tenant):
-        user_ids = list(Staff.objects.values_list("user_id", flat=True))
-        TeamCustomerCount.objects.all().delete()
-        AuditEntry.objects.all().delete()
-        Customer.objects.all().delete()
-        Staff.objects.all().delete()
-        Team.objects.all().delete()
-    User.objects.filter(pk__in=user_ids).delete()
-    Tenant.objects.filter(pk=tenant.pk).delete()
-
-
 @pytest.mark.worker
-def test_count_runs_in_a_real_celery_worker(django_db_setup, django_db_blocker):
-    """A worker process (its own DB connection) runs the task: the data must be committed."""
-    assert not current_app.conf.task_always_eager  # a real worker, not in-process
-    token = uuid.uuid4().hex[:10]
-    queue = f"test-customers-{token}"
-    with django_db_blocker.unblock():
-        tenant = tenant_create(name=f"Worker {token}", slug=f"worker-{token}")
-        proc = log = None
-        try:
-            with tenant_context(tenant):
-                team = team_create(tenant=tenant, actor=None, name="一组")
-                sales = staff_create(tenant=tenant, actor=None, username=f"worker-{token}",
-                                     password=None, name="销售", roles=[Role.SALES], team=team,
-                                     base_salary=Decimal("0"))
-                for _ in range(2):
-                    customer_create(tenant=tenant, actor=sales, name="客户", phone=next_phone())
-            env = {**os.environ,
-                   "DATABASE_NAME_OVERRIDE": connections["default"].settings_dict["NAME"]}
-            log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "referral_crm", "worker", "--pool=solo",
-                 "--concurrency=1", "-Q", queue, "-n", f"{queue}@%h", "--without-heartbeat",
-                 "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            count_team_customers.apply_async(args=[tenant.pk], queue=queue)
-            deadline = time.monotonic() + 60
-            rows = []
-            while time.monotonic() < deadline:
-                with tenant_context(tenant):
-                    rows = sorted((r.team_id or 0, r.customers)
-                                  for r in TeamCustomerCount.objects.all())
-                if rows or proc.poll() is not None:
-                    break
-                time.sleep(0.25)
-            log.seek(0)
-            assert rows == [(0, 0), (team.pk, 2)], log.read()[-3000:]
-        finally:
-            if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=5)
-            if log is not None:
-                log.close()
-                os.unlink(log.name)
-            try:
-                with current_app.connection_for_write() as conn:
-                    conn.default_channel.queue_delete(queue)
-            except Exception:  # best effort: an unused queue name costs nothing
-                pass
-            _cleanup(tenant)
+@committed
+def test_count_runs_in_a_real_celery_worker(world_a):
+    """A worker process (its own DB connection) runs the task: the data must be committed
+    (`committed`: the teardown flushes it, so nothing is left for the other tests)."""
+    w = world_a
+    for _ in range(2):
+        CustomerFactory(tenant=w.tenant, actor=w.sales)                   # team1
+
+    def rows():
+        with w.context():
+            return sorted((r.team_id or 0, r.customers) for r in TeamCustomerCount.objects.all())
+
+    with celery_worker("test-customers") as worker:
+        count_team_customers.apply_async(args=[w.tenant.pk], queue=worker.queue)
+        assert wait_until(rows, worker=worker) == sorted([(0, 0), (w.team1.pk, 2),
+                                                          (w.team2.pk, 0)]), worker.log()
