@@ -62,7 +62,8 @@ class CustomerMixin(TenantObjectMixin):
         return visible_customers(self.staff, queryset)
 
     def get_customer(self, pk: int) -> Customer:
-        return get_object_or_404(self.get_queryset().select_related("owner", "team", "created_by"),
+        return get_object_or_404(self.get_queryset().select_related("owner", "team", "created_by",
+                                                                    "previous_owner"),
                                  pk=pk)
 
     def get_editable_customer(self, pk: int) -> Customer:

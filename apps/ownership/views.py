@@ -60,7 +60,9 @@ class PolicyView(TenantObjectMixin, View):
     required_roles = (Role.ADMIN, Role.MANAGER)
 
     def get(self, request):
-        return self.render_page(self.blank_form() if self.staff.is_admin else None)
+        overview = policy_overview(self.tenant)
+        form = self.blank_form(overview) if self.staff.is_admin else None
+        return self.render_page(form, overview=overview)
 
     def post(self, request):
         if not self.staff.is_admin:
@@ -79,8 +81,8 @@ class PolicyView(TenantObjectMixin, View):
                 return redirect("ownership:policy")
         return self.render_page(form, status=400)
 
-    def blank_form(self) -> PolicyForm:
-        overview = policy_overview(self.tenant)
+    @staticmethod
+    def blank_form(overview: dict) -> PolicyForm:
         day = overview["today"]
         taken = {row.effective_from for row in overview["history"]}
         while day in taken:
@@ -90,8 +92,9 @@ class PolicyView(TenantObjectMixin, View):
         rules = overview["rules"] if latest is None else latest
         return PolicyForm(initial=PolicyForm.initial_from(rules, day))
 
-    def render_page(self, form, status=200):
-        context = {**policy_overview(self.tenant), "form": form, "can_edit": self.staff.is_admin}
+    def render_page(self, form, status=200, overview: dict | None = None):
+        context = {**(overview or policy_overview(self.tenant)), "form": form,
+                   "can_edit": self.staff.is_admin}
         return render(self.request, "ownership/policy.html", context, status=status)
 
 

@@ -108,7 +108,8 @@ def rotation_members(team: Team) -> QuerySet:
 
 
 def sign_ins_of_day(team: Team, day: dt.date) -> QuerySet:
-    return (DutySignIn.objects.filter(team=team, day=day).select_related("staff")
+    # The team too: the API shows it on every sign-in (one query per row otherwise).
+    return (DutySignIn.objects.filter(team=team, day=day).select_related("staff", "team")
             .order_by("position"))
 
 
