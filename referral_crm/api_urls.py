@@ -7,4 +7,6 @@ urlpatterns = [
     path("", include("apps.disputes.api_urls")),
     path("", include("apps.rotation.api_urls")),
     path("", include("apps.notifications.api_urls")),
+    path("", include("apps.deals.api_urls")),
+    path("", include("apps.renewals.api_urls")),
 ]

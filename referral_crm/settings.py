@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "apps.disputes",
     "apps.rotation",
     "apps.notifications",
+    "apps.deals",
+    "apps.renewals",
 ]
 
 MIDDLEWARE = [

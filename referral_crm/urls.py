@@ -14,4 +14,6 @@ urlpatterns = [
     path("disputes/", include("apps.disputes.urls")),
     path("rotation/", include("apps.rotation.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("deals/", include("apps.deals.urls")),
+    path("renewals/", include("apps.renewals.urls")),
 ]

@@ -44,7 +44,12 @@ class Isolation:
                 "dispute": data.dispute.pk, "dispute_share": data.dispute_share.pk,
                 "evidence": data.evidence.pk, "sign_in": data.sign_in.pk,
                 "notification": data.notification.pk,
-                "ownership_change": change.pk}
+                "ownership_change": change.pk,
+                "deal_role": data.deal_role.pk, "rule_set": data.rule_set.pk,
+                "contract": data.contract.pk, "deal": data.deal.pk,
+                "participant": data.participant.pk, "refund": data.refund.pk,
+                "credit": data.credit.pk, "renewal_policy": data.renewal_policy.pk,
+                "reminder": data.reminder.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids

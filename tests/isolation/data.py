@@ -39,6 +39,16 @@ class TenantData:
     evidence: object = None
     sign_in: object = None
     notification: object = None
+    # Issue 4 (set by _populate_deals).
+    deal_role: object = None
+    rule_set: object = None
+    contract: object = None
+    deal: object = None
+    participant: object = None
+    refund: object = None
+    credit: object = None
+    renewal_policy: object = None
+    reminder: object = None
 
     @property
     def customer(self) -> Customer:
@@ -53,7 +63,8 @@ class TenantData:
         with tenant_context(self.world.tenant):
             out += [s.name for s in Staff.unscoped_objects.filter(tenant_id=self.world.tenant.pk)]
         slug = self.world.tenant.slug
-        out += [f"SECRET-{kind}-{slug}" for kind in ("POLICY", "VISIT", "CLAIM", "NOTICE")]
+        out += [f"SECRET-{kind}-{slug}" for kind in ("POLICY", "VISIT", "CLAIM", "NOTICE",
+                                                     "RULES", "C", "D", "DEAL", "REFUND")]
         out.append(f"secret-{slug}.png")
         return out
 
@@ -98,7 +109,47 @@ def populate(world) -> TenantData:
         data.team_count = TeamCustomerCount.objects.create(
             tenant=world.tenant, team=world.team1, day=datetime.date(2026, 1, 1), customers=2)
     _populate_ownership(world, data)
+    _populate_deals(world, data)
     return data
+
+
+def _populate_deals(world, data: TenantData) -> None:
+    """One row of every deals / renewals model (issue 4), made directly."""
+    from apps.deals.models import (
+        Contract,
+        CreditRuleSet,
+        Deal,
+        DealCredit,
+        DealParticipant,
+        DealRole,
+        Refund,
+    )
+    from apps.renewals.models import RenewalPolicy, RenewalReminder
+
+    tenant, customer, slug = world.tenant, data.customers[0], world.tenant.slug
+    day = datetime.date(2026, 1, 1)
+    with tenant_context(tenant):
+        data.deal_role = DealRole.objects.create(tenant=tenant, code="closer", name="签单人")
+        data.rule_set = CreditRuleSet.objects.create(
+            tenant=tenant, version=1, effective_from=day, name=f"SECRET-RULES-{slug}", rules={})
+        data.contract = Contract.objects.create(
+            tenant=tenant, customer=customer, number=f"SECRET-C-{slug}", start=day,
+            end=datetime.date(2026, 12, 31), amount=1000, owner=world.sales, team=world.team1)
+        data.deal = Deal.objects.create(
+            tenant=tenant, customer=customer, kind=Deal.Kind.NEW, amount=1000, signed_on=day,
+            contract_number=f"SECRET-D-{slug}", notes=f"SECRET-DEAL-{slug}", contract=data.contract,
+            owner=world.sales, team=world.team1, created_by=world.sales)
+        data.participant = DealParticipant.objects.create(tenant=tenant, deal=data.deal,
+                                                          staff=world.sales, role=data.deal_role)
+        data.refund = Refund.objects.create(tenant=tenant, deal=data.deal, amount=100,
+                                            refunded_on=day, reason=f"SECRET-REFUND-{slug}",
+                                            created_by=world.manager)
+        data.credit = DealCredit.objects.create(tenant=tenant, deal=data.deal, staff=world.sales,
+                                                role_code="closer", percent=100, amount=1000,
+                                                source=DealCredit.Source.RULES)
+        data.renewal_policy = RenewalPolicy.objects.create(tenant=tenant)
+        data.reminder = RenewalReminder.objects.create(tenant=tenant, contract=data.contract,
+                                                       lead_days=30)
 
 
 def _populate_ownership(world, data: TenantData) -> None:

@@ -33,6 +33,15 @@ TOKEN_KINDS = {
     "policy": "policy", "policies": "policy",
     "visit": "visit", "visits": "visit",
     "share": "share", "shares": "share",
+    # Issue 4: deals and renewals.
+    "deal": "deal", "deals": "deal",
+    "contract": "contract", "contracts": "contract",
+    "refund": "refund", "refunds": "refund",
+    "participant": "participant", "participants": "participant",
+    "roles": "deal_role", "deal-roles": "deal_role", "deal_roles": "deal_role",
+    "rules": "rule_set", "rule-sets": "rule_set", "rule_sets": "rule_set",
+    "credit-rules": "rule_set", "credit_rules": "rule_set",
+    "reminders": "reminder",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
@@ -42,6 +51,10 @@ MODEL_KINDS = {
     "ownership.OwnershipShare": "share", "ownership.Visit": "visit", "disputes.Dispute": "dispute",
     "disputes.DisputeShare": "dispute_share", "disputes.DisputeEvidence": "evidence",
     "rotation.DutySignIn": "sign_in", "notifications.Notification": "notification",
+    "deals.DealRole": "deal_role", "deals.CreditRuleSet": "rule_set", "deals.Contract": "contract",
+    "deals.Deal": "deal", "deals.DealParticipant": "participant", "deals.Refund": "refund",
+    "deals.DealCredit": "credit", "renewals.RenewalPolicy": "renewal_policy",
+    "renewals.RenewalReminder": "reminder",
 }
 
 
