@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet, Value
 
 _CHECK_WIDGETS = (forms.CheckboxInput, forms.CheckboxSelectMultiple, forms.RadioSelect)
 
@@ -57,3 +58,22 @@ def add_service_errors(form: forms.Form, exc: ValidationError, rename: dict | No
     else:
         form.add_error(None, exc)
     mark_invalid(form)
+
+
+def narrow_people_and_teams(form: forms.Form, *, people: QuerySet | None,
+                            teams: QuerySet | None, people_field: str, any_person,
+                            any_team) -> None:
+    """Turn a list filter's person field and its "team" field into choices of what the viewer
+    may narrow by (`people` / `teams`: querysets of Staff / Team, or None), read in ONE query
+    (a UNION); a field without options is removed from the form."""
+    parts = [qs.annotate(kind=Value(kind)).values_list("pk", "name", "kind")
+             for qs, kind in ((people, people_field), (teams, "team")) if qs is not None]
+    rows = list(parts[0].union(*parts[1:], all=True)) if parts else []
+    for field, blank in ((people_field, any_person), ("team", any_team)):
+        options = sorted((r for r in rows if r[2] == field), key=lambda r: (r[1], r[0]))
+        if not options:
+            del form.fields[field]
+            continue
+        form.fields[field] = forms.TypedChoiceField(
+            label=form.fields[field].label, required=False, coerce=int,
+            choices=[("", blank), *[(pk, name) for pk, name, _kind in options]])

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.filters import clean_filter_form
 from apps.core.identity import mask_name, normalize_phone
 from apps.tenancy.models import Staff, Team
 from apps.tenancy.roles import Role
@@ -136,27 +137,9 @@ class CustomerFilterForm(forms.Form):
         self.fields["team"].error_messages["invalid_choice"] = _("Unknown team.")
 
 
-FILTER_KEYS = tuple(CustomerFilterForm.base_fields)
-
-
-def _filter_data(filters: Mapping | None) -> dict:
-    """Only the filter keys; a repeated query parameter counts by its last value."""
-    if not filters:
-        return {}
-    data = {}
-    for key in FILTER_KEYS:
-        if key in filters:
-            value = filters.getlist(key)[-1] if hasattr(filters, "getlist") else filters[key]
-            data[key] = "" if value is None else str(value).strip()
-    return data
-
-
 def clean_filters(filters: Mapping | None) -> dict:
     """Validated filters; raises ValidationError({field: [messages]}) on unknown values."""
-    form = CustomerFilterForm(_filter_data(filters))
-    if not form.is_valid():
-        raise ValidationError({k: list(v) for k, v in form.errors.items()})
-    return form.cleaned_data
+    return clean_filter_form(CustomerFilterForm, filters)
 
 
 def search_customers(queryset: QuerySet, term: str) -> QuerySet:

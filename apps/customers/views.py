@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Value
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
@@ -14,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from apps.core.audit import history_of, history_rows
-from apps.core.forms import add_service_errors, style_fields
+from apps.core.forms import add_service_errors, narrow_people_and_teams, style_fields
 from apps.core.identity import mask_id_number, mask_name, normalize_phone
 from apps.core.views import is_htmx
 from apps.ownership.registration import can_register
@@ -111,18 +109,8 @@ class CustomerListView(CustomerMixin, View):
             owners, teams = Staff.objects.filter(team_id=staff.team_id), None
         else:
             owners = teams = None
-        parts = [qs.annotate(kind=Value(kind)).values_list("pk", "name", "kind")
-                 for qs, kind in ((owners, "owner"), (teams, "team")) if qs is not None]
-        rows = list(parts[0].union(*parts[1:], all=True)) if parts else []
-        for field in ("owner", "team"):
-            options = sorted((r for r in rows if r[2] == field), key=lambda r: (r[1], r[0]))
-            if not options:
-                del form.fields[field]
-                continue
-            form.fields[field] = forms.TypedChoiceField(
-                label=form.fields[field].label, required=False, coerce=int,
-                choices=[("", _("Any owner") if field == "owner" else _("Any team")),
-                         *[(pk, name) for pk, name, _kind in options]])
+        narrow_people_and_teams(form, people=owners, teams=teams, people_field="owner",
+                                any_person=_("Any owner"), any_team=_("Any team"))
         style_fields(form)
         return form
 

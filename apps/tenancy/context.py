@@ -79,6 +79,13 @@ def tenant_context(tenant, using: str = "default") -> Iterator[None]:
     """Run the block in one transaction as `tenant` (a Tenant or its id)."""
     tenant_id = getattr(tenant, "pk", tenant)
     with transaction.atomic(using=using):
+        if (using == "default" and tenant_id is not None and tenant_id == _current_tenant_id.get()
+                and len(connections[using].atomic_blocks) > 1):
+            # Nested (a service calling a service) in a transaction already in this tenant: the
+            # setting is in place and outlives this savepoint, so there is nothing to set or
+            # restore — two round trips saved per nested service call.
+            yield
+            return
         token = activate(tenant_id, using)
         try:
             yield

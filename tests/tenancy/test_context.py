@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection, models
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 from apps.customers.models import Customer
 from apps.tenancy import checks
@@ -219,3 +220,24 @@ def test_every_tenant_model_has_the_scoped_manager_as_default():
         assert isinstance(model._default_manager, TenantScopedManager), model._meta.label
         assert isinstance(model.unscoped_objects, UnscopedManager), model._meta.label
     assert Staff._meta.default_manager_name in (None, "objects")
+
+
+def _tenant_setting() -> str:
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting('app.tenant_id', true)")
+        return cur.fetchone()[0]
+
+
+def test_nested_context_of_the_same_tenant_costs_no_round_trip(world_a, world_b):
+    """A service calling a service in the same tenant: the setting is already in place."""
+    with tenant_context(world_a.tenant):
+        with CaptureQueriesContext(connection) as queries:
+            with tenant_context(world_a.tenant):
+                assert Customer.objects.count() == 0
+        assert not [q for q in queries if "set_config" in q["sql"]]
+        assert _tenant_setting() == str(world_a.tenant.pk)
+        # Another tenant nested inside still switches, and switches back.
+        with tenant_context(world_b.tenant):
+            assert _tenant_setting() == str(world_b.tenant.pk)
+        assert _tenant_setting() == str(world_a.tenant.pk)
+        assert current_tenant_id() == world_a.tenant.pk
