@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import DealViewSet
+from .api_urls_rules import urlpatterns as rules_urlpatterns
+
+router = SimpleRouter()
+router.register("deals", DealViewSet, basename="deal")
+
+urlpatterns = [*rules_urlpatterns, *router.urls]

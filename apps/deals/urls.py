@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
+from .urls_rules import urlpatterns as rules_urlpatterns
 
 app_name = "deals"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.DealListView.as_view(), name="list"),
+    path("new/", views.DealCreateView.as_view(), name="create"),
+    path("new/customer/", views.CustomerLookupView.as_view(), name="customer_lookup"),
+    path("<int:pk>/", views.DealDetailView.as_view(), name="detail"),
+    path("<int:pk>/notes/", views.DealNotesView.as_view(), name="notes"),
+    path("<int:pk>/refund/", views.DealRefundView.as_view(), name="refund"),
+    *rules_urlpatterns,
+]
