@@ -151,6 +151,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=30),
         "args": ["ownership.release_due_customers"],
     },
+    # Renewal reminders at the tenant's lead days before each contract's end (per tenant).
+    "daily-renewal-reminders": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=8, minute=0),
+        "args": ["renewals.send_reminders"],
+    },
 }
 
 # --------------------------------------------------------------------------- auth
@@ -187,6 +193,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 HOME_PANELS: list[str] = [
     "apps.ownership.panels.expiring_panel",
     "apps.disputes.panels.dispute_queue_panel",
+    "apps.renewals.panels.expiring_contracts_panel",
 ]
 
 # Uploaded files (dispute evidence). Never served as public static files: each download goes
