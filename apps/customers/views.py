@@ -15,6 +15,7 @@ from apps.core.audit import history_of, history_rows
 from apps.core.forms import add_service_errors, narrow_people_and_teams, style_fields
 from apps.core.identity import mask_id_number, mask_name, normalize_phone
 from apps.core.views import is_htmx
+from apps.deals.selectors import customer_deals_summary
 from apps.ownership.registration import can_register
 from apps.ownership.selectors import ownership_summary
 from apps.tenancy.models import Staff, Team
@@ -221,7 +222,8 @@ class DetailPageMixin(CustomerMixin):
                       else mask_id_number(customer.id_number))
         context = {"customer": customer, "id_display": id_display, "relations": relations,
                    "relation_form": relation_form, "history": _history_rows(history, staff, visible_ids),
-                   "can_edit": can_edit, "ownership": ownership_summary(customer, staff)}
+                   "can_edit": can_edit, "ownership": ownership_summary(customer, staff),
+                   "deals_summary": customer_deals_summary(customer, staff)}
         return render(self.request, "customers/detail.html", context, status=status)
 
 

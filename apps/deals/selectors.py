@@ -251,3 +251,18 @@ def deal_dispute_id(deal: Deal) -> int | None:
                                           created_at__lte=first.created_at,
                                           dispute_id__isnull=False)
             .order_by("-created_at", "-id").values_list("dispute_id", flat=True).first())
+
+
+def customer_deals_summary(customer, staff: Staff, *, limit: int = 10) -> dict:
+    """The customer page's "Deals and contracts" section: the latest deals and contracts of the
+    customer that `staff` may see (two queries), and whether they may enter a deal for them."""
+    from .contracts import visible_contracts
+
+    if not staff.has_role(*READ_ROLES):
+        return {"visible": False}
+    deals = list(visible_deals(staff, Deal.objects.filter(customer=customer))
+                 .order_by("-signed_on", "-id")[:limit])
+    contracts = list(visible_contracts(staff).filter(customer=customer)
+                     .select_related("renewed_by").order_by("-start", "-id")[:limit])
+    return {"visible": True, "deals": deals, "contracts": contracts,
+            "can_create": can_create_deals(staff)}

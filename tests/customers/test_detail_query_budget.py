@@ -83,9 +83,10 @@ def test_detail_page_query_budget(world_a, client_for, django_assert_max_num_que
     # history: the audit entries (actor joined), which related customers the viewer may see,
     # may the viewer edit it, the names of the owners, teams and related customers in it;
     # ownership: the credit shares (staff joined), the latest visits (receiver joined), the
-    # changes of owner (both owners and the actor joined); the policy
+    # changes of owner (both owners and the actor joined); deals: the customer's deals and
+    # contracts the viewer may see; the policy
     # versions are cached + the unread badge.
-    with django_assert_max_num_queries(21):
+    with django_assert_max_num_queries(23):
         response = client.get(url)
     html = response.content.decode()
     section = html[html.index('id="ownership"'):html.index('id="relations"')]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -149,8 +150,33 @@ class Command(BaseCommand):
                          kind=kind)
         if len(sales) >= 2:
             self._ownership_story(tenant, customers, sales, rng)
+        self._deals_story(tenant, customers, sales, rng)
         return len(staff), len(customers), len(pairs)
 
+    @staticmethod
+    def _deals_story(tenant, customers, sales, rng: random.Random) -> None:
+        """A few deals through the deal service (credit split by the preset of the tenant's
+        industry), each with a one-year term; the oldest terms end within the month, so the
+        renewal pages have something to show."""
+        from apps.deals.services import deal_create
+
+        if not sales:
+            return
+        today = timezone.localdate()
+        role = "consultant" if tenant.industry == Tenant.Industry.EDUCATION else "closer"
+        owned = [c for c in customers if c.owner_id is not None][:8]
+        for i, customer in enumerate(owned):
+            with tenant_context(tenant):
+                customer = type(customer).objects.select_related("owner").get(pk=customer.pk)
+            if customer.owner is None:  # released to the pool by the ownership story
+                continue
+            signed_on = today - dt.timedelta(days=345 - i * 30)
+            deal_create(
+                tenant=tenant, actor=customer.owner, customer=customer,
+                kind="new", amount=Decimal(rng.choice(("12800.00", "26800.00", "49800.00"))),
+                signed_on=signed_on, contract_number=f"{tenant.slug.upper()}-{2025 + i // 6}-{i + 1:04d}",
+                participants=[(customer.owner, role, "")], term_start=signed_on,
+                term_end=signed_on + dt.timedelta(days=364))
     @staticmethod
     def _ownership_story(tenant, customers, sales, rng: random.Random) -> None:
         """Make the ownership pages worth a look: contacts spread over the last six weeks (so
