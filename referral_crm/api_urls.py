@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("apps.notifications.api_urls")),
     path("", include("apps.deals.api_urls")),
     path("", include("apps.renewals.api_urls")),
+    path("", include("apps.referrals.api_urls")),
 ]

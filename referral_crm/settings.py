@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.deals",
     "apps.renewals",
+    "apps.referrals",
 ]
 
 MIDDLEWARE = [

@@ -16,4 +16,5 @@ urlpatterns = [
     path("notifications/", include("apps.notifications.urls")),
     path("deals/", include("apps.deals.urls")),
     path("renewals/", include("apps.renewals.urls")),
+    path("referrals/", include("apps.referrals.urls")),
 ]

@@ -49,7 +49,10 @@ class Isolation:
                 "contract": data.contract.pk, "deal": data.deal.pk,
                 "participant": data.participant.pk, "refund": data.refund.pk,
                 "credit": data.credit.pk, "renewal_policy": data.renewal_policy.pk,
-                "reminder": data.reminder.pk}
+                "reminder": data.reminder.pk,
+                "referrer": data.referrer.pk, "card": data.card.pk, "referral": data.referral.pk,
+                "reward_policy": data.reward_policy.pk, "points_item": data.points_item.pk,
+                "redemption": data.redemption.pk, "points_entry": data.points_entry.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids

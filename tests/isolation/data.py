@@ -49,6 +49,14 @@ class TenantData:
     credit: object = None
     renewal_policy: object = None
     reminder: object = None
+    # Issue 5 (set by _populate_referrals).
+    referrer: object = None
+    card: object = None
+    referral: object = None
+    reward_policy: object = None
+    points_item: object = None
+    redemption: object = None
+    points_entry: object = None
 
     @property
     def customer(self) -> Customer:
@@ -64,7 +72,8 @@ class TenantData:
             out += [s.name for s in Staff.unscoped_objects.filter(tenant_id=self.world.tenant.pk)]
         slug = self.world.tenant.slug
         out += [f"SECRET-{kind}-{slug}" for kind in ("POLICY", "VISIT", "CLAIM", "NOTICE",
-                                                     "RULES", "C", "D", "DEAL", "REFUND")]
+                                                     "RULES", "C", "D", "DEAL", "REFUND",
+                                                     "REFERRED", "REFERRAL", "REWARDS", "ITEM")]
         out.append(f"secret-{slug}.png")
         return out
 
@@ -110,7 +119,43 @@ def populate(world) -> TenantData:
             tenant=world.tenant, team=world.team1, day=datetime.date(2026, 1, 1), customers=2)
     _populate_ownership(world, data)
     _populate_deals(world, data)
+    _populate_referrals(world, data)
     return data
+
+
+def _populate_referrals(world, data: TenantData) -> None:
+    """One row of every referrals model (issue 5), made directly."""
+    from apps.referrals.models import (
+        PointsEntry,
+        PointsItem,
+        PointsRedemption,
+        Referral,
+        ReferralCard,
+        Referrer,
+        RewardPolicy,
+    )
+
+    tenant, slug = world.tenant, world.tenant.slug
+    with tenant_context(tenant):
+        data.referrer = Referrer.objects.create(tenant=tenant, kind=Referrer.Kind.CUSTOMER,
+                                                customer=data.customers[1])
+        data.card = ReferralCard.objects.create(tenant=tenant, referrer=data.referrer,
+                                                code=f"SC{slug[-1].upper()}0001")
+        data.referral = Referral.objects.create(
+            tenant=tenant, referrer=data.referrer, card=data.card, channel=Referral.Channel.LINK,
+            name=f"SECRET-REFERRED-{slug}", phone=data.customers[2].phone,
+            note=f"SECRET-REFERRAL-{slug}")
+        data.reward_policy = RewardPolicy.objects.create(
+            tenant=tenant, version=1, effective_from=datetime.date(2026, 1, 1),
+            name=f"SECRET-REWARDS-{slug}", rules={})
+        data.points_item = PointsItem.objects.create(tenant=tenant, name=f"SECRET-ITEM-{slug}",
+                                                     points=100)
+        data.redemption = PointsRedemption.objects.create(
+            tenant=tenant, referrer=data.referrer, item=data.points_item, points=100,
+            requested_by=world.sales)
+        data.points_entry = PointsEntry.objects.create(
+            tenant=tenant, referrer=data.referrer, kind=PointsEntry.Kind.EARNED, points=150,
+            referral=data.referral)
 
 
 def _populate_deals(world, data: TenantData) -> None:

@@ -42,6 +42,14 @@ TOKEN_KINDS = {
     "rules": "rule_set", "rule-sets": "rule_set", "rule_sets": "rule_set",
     "credit-rules": "rule_set", "credit_rules": "rule_set",
     "reminders": "reminder",
+    # Issue 5: referrals.
+    "referrer": "referrer", "referrers": "referrer",
+    "card": "card", "cards": "card",
+    "referral": "referral", "referrals": "referral",
+    "reward-policies": "reward_policy", "reward_policies": "reward_policy",
+    "items": "points_item", "points-items": "points_item",
+    "redemptions": "redemption",
+    "points": "points_entry",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
@@ -55,6 +63,10 @@ MODEL_KINDS = {
     "deals.Deal": "deal", "deals.DealParticipant": "participant", "deals.Refund": "refund",
     "deals.DealCredit": "credit", "renewals.RenewalPolicy": "renewal_policy",
     "renewals.RenewalReminder": "reminder",
+    "referrals.Referrer": "referrer", "referrals.ReferralCard": "card",
+    "referrals.Referral": "referral", "referrals.RewardPolicy": "reward_policy",
+    "referrals.PointsItem": "points_item", "referrals.PointsRedemption": "redemption",
+    "referrals.PointsEntry": "points_entry",
 }
 
 
