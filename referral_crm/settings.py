@@ -253,6 +253,9 @@ SPECTACULAR_SETTINGS = {
         "DisputeStatusEnum": "apps.disputes.models.Dispute.Status",
         "DisputeOutcomeEnum": "apps.disputes.models.Dispute.Outcome",
         "DutySignInStatusEnum": "apps.rotation.models.DutySignIn.Status",
+        "ReferrerKindEnum": "apps.referrals.models.Referrer.Kind",
+        "RelationKindEnum": "apps.customers.models.CustomerRelation.Kind",
+        "PointsEntryKindEnum": "apps.referrals.models.PointsEntry.Kind",
     },
 }
 

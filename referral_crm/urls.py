@@ -17,4 +17,6 @@ urlpatterns = [
     path("deals/", include("apps.deals.urls")),
     path("renewals/", include("apps.renewals.urls")),
     path("referrals/", include("apps.referrals.urls")),
+    # The public page of a referral card (no login): /r/<tenant slug>/<code>/.
+    path("r/", include("apps.referrals.urls_public")),
 ]

@@ -1,5 +1,8 @@
-from django.urls import path  # noqa: F401
+from .urls_points import urlpatterns as points_urlpatterns
+from .urls_referrers import urlpatterns as referrer_urlpatterns
+from .urls_rewards import urlpatterns as reward_urlpatterns
 
 app_name = "referrals"
 
-urlpatterns: list = []
+# Each part of the referrals app keeps its own routes; all live in this namespace.
+urlpatterns = [*referrer_urlpatterns, *points_urlpatterns, *reward_urlpatterns]
