@@ -80,6 +80,8 @@ from pydantic import (
     model_validator,
 )
 
+from apps.core.pydantic_errors import describe
+
 from .rules import DEFAULT_ROLE_NAMES
 
 __all__ = [
@@ -311,27 +313,11 @@ def parse_rules(data: Any) -> RuleSet:
     return RuleSet.model_validate(data)
 
 
-_ERROR_MESSAGES = {
-    "missing": gettext_noop("This is required."),
-    "extra_forbidden": gettext_noop("Unknown key."),
-    "greater_than": gettext_noop("Must be more than %(gt)s."),
-    "less_than_equal": gettext_noop("Must be at most %(le)s."),
-    "decimal_parsing": gettext_noop("Must be a number."),
-    "decimal_type": gettext_noop("Must be a number."),
-    "finite_number": gettext_noop("Must be a number."),
-    "decimal_max_places": gettext_noop("At most %(decimal_places)s decimal places."),
-    "bool_type": gettext_noop("Must be true or false."),
-    "bool_parsing": gettext_noop("Must be true or false."),
-    "string_type": gettext_noop("Must be text."),
+#: Messages the shared table (apps.core.pydantic_errors.MESSAGES) does not have.
+_EXTRA_MESSAGES = {
     "string_pattern_mismatch": gettext_noop("Must be a role code (letters, digits, _ or -)."),
-    "string_too_long": gettext_noop("Too long (at most %(max_length)s characters)."),
-    "too_long": gettext_noop("Too many entries (at most %(max_length)s)."),
-    "model_type": gettext_noop("Must be an object {…}."),
-    "model_attributes_type": gettext_noop("Must be an object {…}."),
-    "dict_type": gettext_noop("Must be an object {…}."),
-    "tuple_type": gettext_noop("Must be a list […]."),
-    "list_type": gettext_noop("Must be a list […]."),
 }
+
 
 def _loc_text(loc: Sequence[Any]) -> str:
     parts: list[str] = []
@@ -359,24 +345,7 @@ def _loc_text(loc: Sequence[Any]) -> str:
 def describe_errors(exc: ValidationError) -> list[str]:
     """Readable (translated) messages for a rule set's validation errors, one per problem,
     each prefixed with where it is (e.g. "续费 › 规则 2 › percent: 最多 100。")."""
-    out: list[str] = []
-    for err in exc.errors():
-        etype = err.get("type", "")
-        ctx = err.get("ctx") or {}
-        if etype == "value_error" and "error" in ctx:
-            msg = str(ctx["error"])
-        elif etype in _ERROR_MESSAGES:
-            params = {k: (_fmt_decimal(v) if isinstance(v, Decimal) else v) for k, v in ctx.items()}
-            try:
-                msg = _(_ERROR_MESSAGES[etype]) % params
-            except (KeyError, TypeError, ValueError):
-                msg = _(_ERROR_MESSAGES[etype])
-        else:
-            msg = str(err.get("msg", etype))
-        where = _loc_text(err.get("loc", ()))
-        out.append(_("%(where)s: %(message)s") % {"where": where, "message": msg} if where
-                   else msg)
-    return out
+    return describe(exc, loc_text=_loc_text, extra=_EXTRA_MESSAGES, number=_fmt_decimal)
 
 
 def describe_rules(rules: RuleSet) -> dict[str, list[str]]:

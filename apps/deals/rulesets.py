@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import logging
@@ -21,12 +20,12 @@ from threading import Lock
 import pydantic
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record, diff
+from apps.core.versioning import version_create, version_draft
 from apps.ownership.selectors import tenant_today
 from apps.tenancy.context import current_tenant_id, tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -44,20 +43,12 @@ LOCK_RULE_SET = 4001
 #: Who may read the rule sets and the roles (admins also write them).
 VIEW_ROLES = (Role.ADMIN, Role.MANAGER, Role.FINANCE)
 
-NAME_MAX = 100
-NOTE_MAX = 200
 ROLE_NAME_MAX = 50
-RULES_TEXT_MAX = 20_000
 
 
 def _require_admin(actor: Staff | None, message: str) -> None:
     if actor is not None and not actor.is_admin:
         raise PermissionDenied(message)
-
-
-def _advisory_lock(job: int, tenant: Tenant) -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [job, int(tenant.pk)])
 
 
 # --------------------------------------------------------------------------- deal roles
@@ -160,31 +151,6 @@ def deal_roles(tenant: Tenant, *, active_only: bool = False) -> list[DealRole]:
 
 # --------------------------------------------------------------------------- rule sets
 
-def _rules_data(rules, preset: str, errors: dict):
-    """The rules as data: from `rules` (a dict, or JSON text) or else from the preset."""
-    if isinstance(rules, str):
-        text = rules.strip()
-        if not text:
-            rules = None
-        elif len(text) > RULES_TEXT_MAX:
-            errors["rules"] = [_("At most %(max)s characters.") % {"max": RULES_TEXT_MAX}]
-            return None
-        else:
-            try:
-                rules = json.loads(text)
-            except json.JSONDecodeError as exc:
-                errors["rules"] = [_("This is not valid JSON (line %(line)s, column %(column)s: "
-                                     "%(problem)s).") % {"line": exc.lineno, "column": exc.colno,
-                                                        "problem": exc.msg}]
-                return None
-    if rules is None:
-        if preset:
-            return copy.deepcopy(PRESETS[preset]) if preset in PRESETS else None
-        errors["rules"] = [_("Pick a preset or enter the rules.")]
-        return None
-    return rules
-
-
 @transaction.atomic
 def rule_set_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.date | None,
                     name: str, rules: dict | str | None = None, preset: str = "",
@@ -197,30 +163,13 @@ def rule_set_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.d
     must be today or later and free, "preset" must be known. Versions are numbered max + 1."""
     with tenant_context(tenant):
         _require_admin(actor, _("Only administrators may change the credit rules."))
-        _advisory_lock(LOCK_RULE_SET, tenant)
-        errors: dict = {}
-        preset = (preset or "").strip()
-        if preset and preset not in PRESETS:
-            errors["preset"] = [_("Unknown preset “%(preset)s”.") % {"preset": preset}]
-        name = (name or "").strip()
-        if not name:
-            errors["name"] = [_("This field is required.")]
-        elif len(name) > NAME_MAX:
-            errors["name"] = [_("At most %(max)s characters.") % {"max": NAME_MAX}]
-        note = (note or "").strip()
-        if len(note) > NOTE_MAX:
-            errors["note"] = [_("At most %(max)s characters.") % {"max": NOTE_MAX}]
-        today = tenant_today(tenant)
-        if not isinstance(effective_from, dt.date):
-            errors["effective_from"] = [_("This field is required.")]
-        elif effective_from < today:
-            errors["effective_from"] = [_("The rules cannot take effect in the past: pick today "
-                                          "or a later day.")]
-        elif CreditRuleSet.objects.filter(effective_from=effective_from).exists():
-            errors["effective_from"] = [
-                _("A version already takes effect on %(day)s: pick another day.")
-                % {"day": effective_from.isoformat()}]
-        data = _rules_data(rules, preset if "preset" not in errors else "", errors)
+        past = _("The rules cannot take effect in the past: pick today or a later day.")
+        draft = version_draft(tenant=tenant, lock=LOCK_RULE_SET, model=CreditRuleSet,
+                              effective_from=effective_from, today=tenant_today(tenant),
+                              name=name, note=note, preset=preset, presets=PRESETS, rules=rules,
+                              past_message=past)
+        errors, data = draft.errors, draft.data
+        name, note, preset = draft.name, draft.note, draft.preset
         parsed: RuleSet | None = None
         if data is not None:
             try:
@@ -237,18 +186,11 @@ def rule_set_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.d
         if errors:
             raise ValidationError(errors)
         stored = parsed.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-        version = (CreditRuleSet.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-        try:
-            with transaction.atomic():
-                row = CreditRuleSet.objects.create(
-                    tenant=tenant, version=version, effective_from=effective_from, name=name,
-                    preset=preset, rules=stored, note=note, created_by=actor)
-        except IntegrityError:
-            raise ValidationError({"effective_from": [
-                _("A version already takes effect on %(day)s: pick another day.")
-                % {"day": effective_from.isoformat()}]}) from None
+        row = version_create(CreditRuleSet, tenant=tenant, effective_from=effective_from,
+                             name=name, preset=preset, rules=stored, note=note,
+                             created_by=actor)
         audit_record(tenant=tenant, actor=actor, action="deals.rule_set.create", target=row,
-                     changes={"version": version, "effective_from": effective_from,
+                     changes={"version": row.version, "effective_from": effective_from,
                               "name": name, "preset": preset}, reason=note)
         _CACHE.put((row.pk, row.version), parsed)
         return row

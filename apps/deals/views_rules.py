@@ -3,8 +3,6 @@ writes). Administrators edit; managers and finance read."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -13,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from apps.core.forms import add_service_errors
+from apps.core.views_versions import VersionCreateMixin
 from apps.tenancy.views_base import TenantObjectMixin
 
 from . import rulesets
@@ -55,55 +54,31 @@ class RuleSetListView(RulesViewMixin, View):
             "can_edit": self.staff.is_admin})
 
 
-class RuleSetCreateView(RulesViewMixin, View):
+class RuleSetCreateView(VersionCreateMixin, RulesViewMixin, View):
     """A new version: start from a preset (?preset=education) or the rules in force, edit the
     JSON, save. Errors are shown with what was typed."""
 
     model = CreditRuleSet
+    form_class = RuleSetForm
+    template_name = "deals/rules_form.html"
+    detail_url = "deals:rule_set_detail"
+    presets, preset_names = PRESETS, PRESET_NAMES
 
-    def get(self, request):
-        self.require_admin()
-        overview = rulesets.rule_sets_overview(self.tenant)
-        day = overview["today"]
-        taken = {row.effective_from for row in overview["history"]}
-        while day in taken:
-            day += dt.timedelta(days=1)
-        preset = request.GET.get("preset", "")
-        if preset in PRESETS:
-            text, origin = rulesets.preset_json(preset), preset
-            name = str(PRESET_NAMES[preset])
-        else:
-            latest = (overview["scheduled"][-1] if overview["scheduled"]
-                      else overview["current"])
-            if latest is not None:
-                detail = rulesets.rule_set_detail(latest)
-                text, origin, name = detail["json"], latest.preset, latest.name
-            else:
-                origin = overview["fallback_preset"]
-                text, name = rulesets.preset_json(origin), str(PRESET_NAMES[origin])
-        form = RuleSetForm(initial={"effective_from": day, "name": name, "preset": origin,
-                                    "rules": text})
-        return self.render_page(form)
+    def overview(self) -> dict:
+        return rulesets.rule_sets_overview(self.tenant)
 
-    def post(self, request):
-        self.require_admin()
-        form = RuleSetForm(request.POST)
-        if form.is_valid():
-            try:
-                row = rulesets.rule_set_create(tenant=self.tenant, actor=self.staff,
-                                               **form.service_kwargs())
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Credit rules version %(version)s saved: in force "
-                                            "from %(day)s.") % {
-                    "version": row.version, "day": row.effective_from.isoformat()})
-                return redirect("deals:rule_set_detail", pk=row.pk)
-        return self.render_page(form, status=400)
+    def preset_json(self, preset: str) -> str:
+        return rulesets.preset_json(preset)
 
-    def render_page(self, form, status=200):
-        return render(self.request, "deals/rules_form.html", {
-            "form": form, "presets": list(PRESET_NAMES.items())}, status=status)
+    def version_json(self, row) -> str:
+        return rulesets.rule_set_detail(row)["json"]
+
+    def create(self, **kwargs):
+        return rulesets.rule_set_create(**kwargs)
+
+    def saved_message(self, row) -> str:
+        return _("Credit rules version %(version)s saved: in force from %(day)s.") % {
+            "version": row.version, "day": row.effective_from.isoformat()}
 
 
 class RuleSetDetailView(RulesViewMixin, View):

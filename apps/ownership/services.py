@@ -8,7 +8,7 @@ import pydantic
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from apps.core.audit import audit_record
+from apps.core.versioning import advisory_lock, check_effective_from, version_create
 from apps.customers.models import Customer, OwnershipChange
 from apps.customers.services import customer_owner_set
 from apps.notifications.models import Notification
@@ -53,12 +54,6 @@ POLICY_FIELDS = ("release_after_days", "revisit_window_days", "warn_before_days"
                  "max_customers_per_owner", "daily_claim_cap", "reclaim_after_days")
 
 
-def _advisory_lock(job: int, tenant: Tenant) -> None:
-    """Serialise a job per tenant inside the current transaction (released at its end)."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [job, int(tenant.pk)])
-
-
 def _policy_errors(exc: pydantic.ValidationError, values: dict) -> dict:
     """PolicyRules' refusals as field errors with sentences people understand."""
     errors: dict = {}
@@ -94,7 +89,7 @@ def policy_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.dat
     with tenant_context(tenant):
         if actor is not None and not actor.is_admin:
             raise PermissionDenied(_("Only administrators may change the ownership policy."))
-        _advisory_lock(LOCK_POLICY, tenant)
+        advisory_lock(LOCK_POLICY, tenant)
         values = {"release_after_days": release_after_days,
                   "revisit_window_days": revisit_window_days,
                   "warn_before_days": warn_before_days,
@@ -108,24 +103,17 @@ def policy_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.dat
         note = (note or "").strip()
         if len(note) > 200:
             errors["note"] = [_("At most %(max)s characters.") % {"max": 200}]
-        today = selectors.tenant_today(tenant)
-        if not isinstance(effective_from, dt.date):
-            errors["effective_from"] = [_("This field is required.")]
-        elif effective_from < today:
-            errors["effective_from"] = [_("The policy cannot take effect in the past: pick today "
-                                          "or a later day.")]
-        elif OwnershipPolicy.objects.filter(effective_from=effective_from).exists():
-            errors["effective_from"] = [
-                _("A version already takes effect on %(day)s: pick another day.")
-                % {"day": effective_from.isoformat()}]
+        check_effective_from(
+            model=OwnershipPolicy, effective_from=effective_from,
+            today=selectors.tenant_today(tenant), errors=errors,
+            past_message=_("The policy cannot take effect in the past: pick today or a later "
+                           "day."))
         if errors:
             raise ValidationError(errors)
-        version = (OwnershipPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-        policy = OwnershipPolicy.objects.create(
-            tenant=tenant, version=version, effective_from=effective_from, note=note,
-            created_by=actor, **values)
+        policy = version_create(OwnershipPolicy, tenant=tenant, effective_from=effective_from,
+                                note=note, created_by=actor, **values)
         audit_record(tenant=tenant, actor=actor, action="ownership.policy.create", target=policy,
-                     changes={"version": version, "effective_from": effective_from, **values},
+                     changes={"version": policy.version, "effective_from": effective_from, **values},
                      reason=note)
         return policy
 
@@ -186,7 +174,7 @@ def pool_release_due(*, tenant: Tenant | int, today: dt.date | None = None) -> i
     if not isinstance(tenant, Tenant):
         tenant = Tenant.objects.get(pk=tenant)
     with tenant_context(tenant):
-        _advisory_lock(LOCK_RELEASE, tenant)
+        advisory_lock(LOCK_RELEASE, tenant)
         today = today or selectors.tenant_today(tenant)
         policy = selectors.policy_for(tenant, today)
         cutoff_day = release_cutoff(today, policy)

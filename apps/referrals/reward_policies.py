@@ -10,18 +10,17 @@ education → "education", any other industry → "home") and the version is Non
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import logging
 
 import pydantic
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
+from apps.core.versioning import version_create, version_draft
 from apps.ownership.selectors import tenant_today
 from apps.tenancy.context import current_tenant_id, tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -44,45 +43,6 @@ LOCK_REWARD_POLICY = 5001
 #: Who may read the policies (admins also write them).
 VIEW_ROLES = (Role.ADMIN, Role.MANAGER, Role.FINANCE)
 
-NAME_MAX = 100
-NOTE_MAX = 200
-RULES_TEXT_MAX = 20_000
-
-
-def _advisory_lock(job: int, tenant: Tenant) -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [job, int(tenant.pk)])
-
-
-def _rules_data(rules, preset: str, errors: dict):
-    """The rules as data: from `rules` (a dict, or JSON text) or else from the preset."""
-    if isinstance(rules, str):
-        text = rules.strip()
-        if not text:
-            rules = None
-        elif len(text) > RULES_TEXT_MAX:
-            errors["rules"] = [_("At most %(max)s characters.") % {"max": RULES_TEXT_MAX}]
-            return None
-        else:
-            try:
-                rules = json.loads(text)
-            except json.JSONDecodeError as exc:
-                errors["rules"] = [_("This is not valid JSON (line %(line)s, column %(column)s: "
-                                     "%(problem)s).") % {"line": exc.lineno, "column": exc.colno,
-                                                        "problem": exc.msg}]
-                return None
-    if rules is None:
-        if preset:
-            return copy.deepcopy(PRESETS[preset]) if preset in PRESETS else None
-        errors["rules"] = [_("Pick a preset or enter the rules.")]
-        return None
-    return rules
-
-
-def _day_taken(day: dt.date) -> str:
-    return _("A version already takes effect on %(day)s: pick another day.") % {
-        "day": day.isoformat()}
-
 
 @transaction.atomic
 def reward_policy_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.date | None,
@@ -96,37 +56,19 @@ def reward_policy_create(*, tenant: Tenant, actor: Staff | None, effective_from:
     with tenant_context(tenant):
         if actor is not None and not actor.is_admin:
             raise PermissionDenied(_("Only administrators may change the reward policy."))
-        _advisory_lock(LOCK_REWARD_POLICY, tenant)
-        errors: dict = {}
-        preset = (preset or "").strip()
-        if preset and preset not in PRESETS:
-            errors["preset"] = [_("Unknown preset “%(preset)s”.") % {"preset": preset}]
-        name = (name or "").strip()
-        if not name:
-            errors["name"] = [_("This field is required.")]
-        elif len(name) > NAME_MAX:
-            errors["name"] = [_("At most %(max)s characters.") % {"max": NAME_MAX}]
-        note = (note or "").strip()
-        if len(note) > NOTE_MAX:
-            errors["note"] = [_("At most %(max)s characters.") % {"max": NOTE_MAX}]
-        today = tenant_today(tenant)
-        if not isinstance(effective_from, dt.date):
-            errors["effective_from"] = [_("This field is required.")]
-        elif effective_from < today:
-            errors["effective_from"] = [_("The reward policy cannot take effect in the past: "
-                                          "pick today or a later day.")]
-        elif RewardPolicy.objects.filter(effective_from=effective_from).exists():
-            errors["effective_from"] = [_day_taken(effective_from)]
+        past = _("The reward policy cannot take effect in the past: pick today or a later day.")
+        draft = version_draft(tenant=tenant, lock=LOCK_REWARD_POLICY, model=RewardPolicy,
+                              effective_from=effective_from, today=tenant_today(tenant),
+                              name=name, note=note, preset=preset, presets=PRESETS, rules=rules,
+                              past_message=past)
+        errors = draft.errors
+        name, note, preset = draft.name, draft.note, draft.preset
         parsed: RewardRules | None = None
-        if isinstance(rules, RewardRules):
-            parsed = rules
-        else:
-            data = _rules_data(rules, preset if "preset" not in errors else "", errors)
-            if data is not None:
-                try:
-                    parsed = parse_reward_rules(data)
-                except pydantic.ValidationError as exc:
-                    errors["rules"] = describe_reward_errors(exc)
+        if draft.data is not None:
+            try:
+                parsed = parse_reward_rules(draft.data)
+            except pydantic.ValidationError as exc:
+                errors["rules"] = describe_reward_errors(exc)
         if parsed is not None and parsed.is_empty():
             errors["rules"] = [_("The policy gives no reward at all: give at least one part "
                                  "(percentage bands, gifts, ordinal cash, points or a count "
@@ -134,16 +76,10 @@ def reward_policy_create(*, tenant: Tenant, actor: Staff | None, effective_from:
         if errors:
             raise ValidationError(errors)
         stored = parsed.as_data()
-        version = (RewardPolicy.objects.aggregate(v=Max("version"))["v"] or 0) + 1
-        try:
-            with transaction.atomic():
-                row = RewardPolicy.objects.create(
-                    tenant=tenant, version=version, effective_from=effective_from, name=name,
-                    rules=stored, note=note, created_by=actor)
-        except IntegrityError:
-            raise ValidationError({"effective_from": [_day_taken(effective_from)]}) from None
+        row = version_create(RewardPolicy, tenant=tenant, effective_from=effective_from,
+                             name=name, rules=stored, note=note, created_by=actor)
         audit_record(tenant=tenant, actor=actor, action="referrals.reward_policy.create",
-                     target=row, changes={"version": version, "effective_from": effective_from,
+                     target=row, changes={"version": row.version, "effective_from": effective_from,
                                           "name": name, "preset": preset, "rules": stored},
                      reason=note)
         return row

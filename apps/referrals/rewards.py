@@ -64,6 +64,8 @@ from pydantic import (
     model_validator,
 )
 
+from apps.core.pydantic_errors import describe
+
 __all__ = [
     "PercentBand", "PercentBands", "GiftBand", "GiftBands", "OrdinalTier", "CountBonus",
     "RewardRules", "RewardResult", "parse_reward_rules", "describe_reward_errors",
@@ -275,34 +277,6 @@ def parse_reward_rules(data: Any) -> RewardRules:
 # Readable errors and rules
 # ---------------------------------------------------------------------------------------------
 
-_ERROR_MESSAGES = {
-    "missing": gettext_noop("This is required."),
-    "extra_forbidden": gettext_noop("Unknown key."),
-    "greater_than": gettext_noop("Must be more than %(gt)s."),
-    "greater_than_equal": gettext_noop("Must be at least %(ge)s."),
-    "less_than_equal": gettext_noop("Must be at most %(le)s."),
-    "decimal_parsing": gettext_noop("Must be a number."),
-    "decimal_type": gettext_noop("Must be a number."),
-    "finite_number": gettext_noop("Must be a number."),
-    "decimal_max_places": gettext_noop("At most %(decimal_places)s decimal places."),
-    "int_parsing": gettext_noop("Must be a whole number."),
-    "int_type": gettext_noop("Must be a whole number."),
-    "int_from_float": gettext_noop("Must be a whole number."),
-    "bool_type": gettext_noop("Must be true or false."),
-    "bool_parsing": gettext_noop("Must be true or false."),
-    "string_type": gettext_noop("Must be text."),
-    "string_too_short": gettext_noop("This is required."),
-    "string_too_long": gettext_noop("Too long (at most %(max_length)s characters)."),
-    "too_short": gettext_noop("Give at least %(min_length)s entries."),
-    "too_long": gettext_noop("Too many entries (at most %(max_length)s)."),
-    "literal_error": gettext_noop("Must be one of: %(expected)s."),
-    "model_type": gettext_noop("Must be an object {…}."),
-    "model_attributes_type": gettext_noop("Must be an object {…}."),
-    "dict_type": gettext_noop("Must be an object {…}."),
-    "tuple_type": gettext_noop("Must be a list […]."),
-    "list_type": gettext_noop("Must be a list […]."),
-}
-
 _PART_NAMES = {
     "percent_bands": gettext_noop("Percentage by amount band"),
     "gift_bands": gettext_noop("Gifts by amount band"),
@@ -336,32 +310,7 @@ def _loc_text(loc: Sequence[Any]) -> str:
 def describe_reward_errors(exc: ValidationError) -> list[str]:
     """Readable (translated) messages for a policy's validation errors, one per problem, each
     prefixed with where it is (e.g. "按金额比例 › 第 2 档 › percent: 最多 100。")."""
-    out: list[str] = []
-    errors = exc.errors()
-    deeper = [tuple(e.get("loc", ())) for e in errors]
-    for err in errors:
-        etype = err.get("type", "")
-        loc = tuple(err.get("loc", ()))
-        if etype == "too_short" and any(len(d) > len(loc) and d[:len(loc)] == loc
-                                        for d in deeper):
-            continue   # a list whose entries failed also counts as too short: say it once
-        ctx = err.get("ctx") or {}
-        if etype == "value_error" and "error" in ctx:
-            msg = str(ctx["error"])
-        elif etype in _ERROR_MESSAGES:
-            params = {k: (_fmt(v) if isinstance(v, Decimal) else v) for k, v in ctx.items()}
-            if etype == "literal_error":
-                params["expected"] = str(ctx.get("expected", "")).replace(" or ", ", ")
-            try:
-                msg = _(_ERROR_MESSAGES[etype]) % params
-            except (KeyError, TypeError, ValueError):
-                msg = _(_ERROR_MESSAGES[etype])
-        else:
-            msg = str(err.get("msg", etype))
-        where = _loc_text(err.get("loc", ()))
-        out.append(_("%(where)s: %(message)s") % {"where": where, "message": msg} if where
-                   else msg)
-    return out
+    return describe(exc, loc_text=_loc_text)
 
 
 def describe_reward_rules(rules: RewardRules) -> list[tuple[str, list[str]]]:

@@ -3,16 +3,12 @@ writes. Administrators edit; managers and finance read; others 403."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from apps.core.forms import add_service_errors
+from apps.core.views_versions import VersionCreateMixin
 from apps.tenancy.views_base import TenantObjectMixin
 
 from . import reward_policies
@@ -43,51 +39,30 @@ class RewardPolicyListView(RewardPolicyViewMixin, View):
             **overview, "page_obj": page, "can_edit": self.staff.is_admin})
 
 
-class RewardPolicyCreateView(RewardPolicyViewMixin, View):
+class RewardPolicyCreateView(VersionCreateMixin, RewardPolicyViewMixin, View):
     """A new version: start from a preset (?preset=home) or the latest version, edit the JSON,
     save. Errors are shown with what was typed."""
 
-    def get(self, request):
-        self.require_admin()
-        overview = reward_policies.reward_policies_overview(self.tenant)
-        day = overview["today"]
-        taken = {row.effective_from for row in overview["history"]}
-        while day in taken:
-            day += dt.timedelta(days=1)
-        preset = request.GET.get("preset", "")
-        if preset in PRESETS:
-            text, name = reward_policies.preset_json(preset), str(PRESET_NAMES[preset])
-        else:
-            latest = overview["scheduled"][-1] if overview["scheduled"] else overview["current"]
-            if latest is not None:
-                text, name, preset = (reward_policies.reward_policy_detail(latest)["json"],
-                                      latest.name, "")
-            else:
-                preset = overview["fallback_preset"]
-                text, name = reward_policies.preset_json(preset), str(PRESET_NAMES[preset])
-        form = RewardPolicyForm(initial={"effective_from": day, "name": name, "preset": preset,
-                                         "rules": text})
-        return self.render_page(form)
+    form_class = RewardPolicyForm
+    template_name = "referrals/reward_form.html"
+    detail_url = "referrals:reward_policy_detail"
+    presets, preset_names = PRESETS, PRESET_NAMES
 
-    def post(self, request):
-        self.require_admin()
-        form = RewardPolicyForm(request.POST)
-        if form.is_valid():
-            try:
-                row = reward_policies.reward_policy_create(
-                    tenant=self.tenant, actor=self.staff, **form.service_kwargs())
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Reward policy version %(version)s saved: in force "
-                                            "from %(day)s.") % {
-                    "version": row.version, "day": row.effective_from.isoformat()})
-                return redirect("referrals:reward_policy_detail", pk=row.pk)
-        return self.render_page(form, status=400)
+    def overview(self) -> dict:
+        return reward_policies.reward_policies_overview(self.tenant)
 
-    def render_page(self, form, status=200):
-        return render(self.request, "referrals/reward_form.html", {
-            "form": form, "presets": list(PRESET_NAMES.items())}, status=status)
+    def preset_json(self, preset: str) -> str:
+        return reward_policies.preset_json(preset)
+
+    def version_json(self, row) -> str:
+        return reward_policies.reward_policy_detail(row)["json"]
+
+    def create(self, **kwargs):
+        return reward_policies.reward_policy_create(**kwargs)
+
+    def saved_message(self, row) -> str:
+        return _("Reward policy version %(version)s saved: in force from %(day)s.") % {
+            "version": row.version, "day": row.effective_from.isoformat()}
 
 
 class RewardPolicyDetailView(RewardPolicyViewMixin, View):

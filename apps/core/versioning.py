@@ -1,0 +1,131 @@
+"""Effective-dated, numbered versions of a tenant's rules (credit rule sets, reward policies,
+ownership policies): the checks and the write they share.
+
+A version takes effect on a day (today or later in the tenant's time zone, one version per day),
+is numbered max + 1 under a per-tenant advisory lock and is never edited. The services call,
+inside `tenant_context(tenant)` and a transaction:
+
+    draft = version_draft(tenant=..., lock=..., model=..., today=tenant_today(tenant), ...)
+    ... more checks into draft.errors ...
+    if draft.errors: raise ValidationError(draft.errors)
+    row = version_create(model, tenant=..., effective_from=..., **fields)
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Model
+from django.utils.translation import gettext as _
+
+NAME_MAX = 100
+NOTE_MAX = 200
+RULES_TEXT_MAX = 20_000
+
+
+def advisory_lock(job: int, tenant) -> None:
+    """pg_advisory_xact_lock(job, tenant): serialises `job` for the tenant until the end of the
+    transaction."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [job, int(tenant.pk)])
+
+
+def day_taken_message(day: dt.date) -> str:
+    return _("A version already takes effect on %(day)s: pick another day.") % {
+        "day": day.isoformat()}
+
+
+def check_effective_from(*, model: type[Model], effective_from: dt.date | None, today: dt.date,
+                         past_message: str, errors: dict) -> None:
+    """errors["effective_from"] when it is missing, before `today` (the tenant's day; the
+    caller's translated `past_message`) or already taken by a version (in the tenant context)."""
+    if not isinstance(effective_from, dt.date):
+        errors["effective_from"] = [_("This field is required.")]
+    elif effective_from < today:
+        errors["effective_from"] = [past_message]
+    elif model.objects.filter(effective_from=effective_from).exists():
+        errors["effective_from"] = [day_taken_message(effective_from)]
+
+
+def rules_data(rules: Any, *, preset: str, presets: Mapping[str, Any], errors: dict,
+               text_max: int = RULES_TEXT_MAX) -> Any:
+    """The rules as data: from `rules` (JSON text; anything else but None is returned as it
+    is) or else a copy of `presets[preset]`. None (with errors["rules"] where fitting) when
+    there is nothing to parse."""
+    if isinstance(rules, str):
+        text = rules.strip()
+        if not text:
+            rules = None
+        elif len(text) > text_max:
+            errors["rules"] = [_("At most %(max)s characters.") % {"max": text_max}]
+            return None
+        else:
+            try:
+                rules = json.loads(text)
+            except json.JSONDecodeError as exc:
+                errors["rules"] = [_("This is not valid JSON (line %(line)s, column %(column)s: "
+                                     "%(problem)s).") % {"line": exc.lineno, "column": exc.colno,
+                                                        "problem": exc.msg}]
+                return None
+    if rules is None:
+        if preset:
+            return copy.deepcopy(presets[preset]) if preset in presets else None
+        errors["rules"] = [_("Pick a preset or enter the rules.")]
+        return None
+    return rules
+
+
+@dataclass
+class VersionDraft:
+    """The cleaned common fields of a new version, the rules data to parse (None: nothing to
+    parse) and the field errors so far (the caller adds its own, then raises if any)."""
+    name: str
+    note: str
+    preset: str
+    data: Any
+    errors: dict = field(default_factory=dict)
+
+
+def version_draft(*, tenant, lock: int, model: type[Model], effective_from: dt.date | None,
+                  today: dt.date, name: str, note: str, preset: str, presets: Mapping[str, Any],
+                  rules: Any, past_message: str) -> VersionDraft:
+    """Take the tenant's advisory lock `lock` (held to the end of the transaction), then check
+    the fields every JSON rule version has: "preset" known, "name" required (≤ NAME_MAX), "note"
+    ≤ NOTE_MAX, "effective_from" (check_effective_from) and the rules data (rules_data)."""
+    advisory_lock(lock, tenant)
+    errors: dict = {}
+    preset = (preset or "").strip()
+    if preset and preset not in presets:
+        errors["preset"] = [_("Unknown preset “%(preset)s”.") % {"preset": preset}]
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("This field is required.")]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [_("At most %(max)s characters.") % {"max": NAME_MAX}]
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        errors["note"] = [_("At most %(max)s characters.") % {"max": NOTE_MAX}]
+    check_effective_from(model=model, effective_from=effective_from, today=today,
+                         past_message=past_message, errors=errors)
+    data = rules_data(rules, preset=preset if "preset" not in errors else "", presets=presets,
+                      errors=errors)
+    return VersionDraft(name=name, note=note, preset=preset, data=data, errors=errors)
+
+
+def version_create(model: type[Model], *, tenant, effective_from: dt.date, **fields) -> Model:
+    """Create the next version (max + 1; call under the advisory lock). A version already on
+    that day (written around the lock) → ValidationError on "effective_from"."""
+    version = (model.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    try:
+        with transaction.atomic():
+            return model.objects.create(tenant=tenant, version=version,
+                                        effective_from=effective_from, **fields)
+    except IntegrityError:
+        raise ValidationError({"effective_from": [day_taken_message(effective_from)]}) from None
