@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.core.audit import audit_record
+from apps.core.i18n import lazy_format
 from apps.customers.models import Customer
 from apps.customers.selectors import editable_customers
-from apps.disputes.rules import lazy_format
 from apps.disputes.selectors import credit_shares
 from apps.notifications.models import Notification
 from apps.notifications.services import notify

@@ -6,10 +6,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.forms import BootstrapFormMixin
+from apps.core.i18n import lazy_format
 
 from . import rules
 from .models import Dispute
-from .rules import lazy_format
 
 NOTE_WIDGET = {"rows": 3, "maxlength": 2000}
 

@@ -13,18 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-
-def _interpolate(message, params: Mapping) -> str:
-    return str(message) % {k: v if isinstance(v, (int, Decimal)) else str(v)
-                           for k, v in params.items()}
-
-
-#: `message % params`, rendered when the text is used (in the reader's language: notifications
-#: are rendered per recipient, errors in the request's language).
-lazy_format = lazy(_interpolate, str)
+from apps.core.i18n import lazy_format
 
 # Statuses (the values of apps.disputes.models.Dispute.Status, repeated here to stay pure).
 OPEN, PROPOSED, APPROVED, DECIDED, ESCALATED, WITHDRAWN = (

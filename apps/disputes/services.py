@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.core.audit import audit_record
+from apps.core.i18n import lazy_format
 from apps.customers.models import Customer, OwnershipChange
 from apps.customers.services import customer_owner_set
 from apps.notifications.services import notify
@@ -39,7 +40,6 @@ from apps.tenancy.models import Staff, Tenant
 
 from . import rules
 from .models import Dispute, DisputeEvidence, DisputeShare
-from .rules import lazy_format
 from .selectors import relations_to, team_managers, tenant_admins
 
 NOTE_MAX = 2000

@@ -22,10 +22,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import formats
-from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.core.i18n import lazy_format
 from apps.core.identity import mask_name, normalize_id_number, normalize_phone
 from apps.customers.models import Customer, CustomerRelation, OwnershipChange
 from apps.customers.selectors import visible_customers
@@ -537,12 +537,6 @@ def _day(value: dt.date) -> str:
     return formats.date_format(value, "DATE_FORMAT")
 
 
-def _interpolate(message, params: dict) -> str:
-    return str(message) % params
-
-
-#: `message % params`, rendered later in the recipient's language.
-_lazy_format = lazy(_interpolate, str)
 
 
 @transaction.atomic
@@ -607,7 +601,7 @@ def customer_claim(*, tenant: Tenant, actor: Staff, customer: Customer, note: st
                                       policy_version=policy.version or None)
         if previous is not None:
             notify(tenant=tenant, recipients=[previous], kind="ownership.claimed",
-                   title=_lazy_format(gettext_lazy("%(name)s claimed %(customer)s after your "
+                   title=lazy_format(gettext_lazy("%(name)s claimed %(customer)s after your "
                                                    "protection ended"),
                                       {"name": actor.name, "customer": customer.name}),
                    target=customer, exclude=actor)

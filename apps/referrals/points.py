@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.core.audit import audit_record, diff
+from apps.core.i18n import lazy_format
 from apps.notifications.services import notify
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -401,16 +402,6 @@ def redemption_decide(*, tenant: Tenant, actor: Staff, redemption: PointsRedempt
         except NoReverseMatch:  # the page's routes not included (yet)
             url = ""
         notify(tenant=tenant, recipients=[redemption.requested_by], kind=NOTIFY_KIND,
-               title=_Lazy(title, {"item": redemption.item.name, "name": name}),
+               title=lazy_format(title, {"item": redemption.item.name, "name": name}),
                body=note, url=url, target=redemption, exclude=actor)
         return redemption
-
-
-class _Lazy:
-    """A lazy translation with its placeholders, rendered in the recipient's language."""
-
-    def __init__(self, msg, params: dict):
-        self.msg, self.params = msg, params
-
-    def __str__(self) -> str:
-        return str(self.msg) % self.params

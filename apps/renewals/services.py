@@ -11,11 +11,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from apps.core.audit import audit_record
+from apps.core.i18n import lazy_format
 from apps.deals.models import Contract
 from apps.notifications.models import Notification
 from apps.notifications.services import notify
@@ -33,13 +33,6 @@ MAX_LEAD_DAY = 365
 REMINDER_KIND = Notification.Kind.OTHER
 
 
-def _interpolate(message, params) -> str:
-    # `message % …` (not str(message) % …): a plural lazy text picks its form from the params.
-    return str(message % {k: v if isinstance(v, int) else str(v) for k, v in params.items()})
-
-
-#: `message % params`, rendered when used: a notification is rendered in its recipient's language.
-lazy_format = lazy(_interpolate, str)
 
 
 # --------------------------------------------------------------------------- policy
