@@ -1,4 +1,5 @@
-"""The "new version" page of effective-dated JSON rules (credit rule sets, reward policies):
+"""The "new version" page of effective-dated JSON rules (credit rule sets, reward policies; the
+page is templates/includes/version_form.html, which each app's template extends):
 start from a preset (?preset=…) or the latest version, edit the JSON, save. Errors are shown
 with what was typed. See apps.core.versioning for the service side."""
 
@@ -11,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from apps.core.forms import add_service_errors
 
@@ -25,6 +27,8 @@ class VersionCreateMixin:
     form_class: type
     template_name: str
     detail_url: str                  # URL name of a version's page (kwarg pk)
+    list_url: str                    # URL name of the versions list
+    heading: Any                     # the page's title (lazy translation)
     presets: Mapping[str, Any]
     preset_names: Mapping[str, Any]
 
@@ -81,4 +85,5 @@ class VersionCreateMixin:
 
     def render_page(self, form, status=200):
         return render(self.request, self.template_name, {
-            "form": form, "presets": list(self.preset_names.items())}, status=status)
+            "form": form, "presets": list(self.preset_names.items()), "heading": self.heading,
+            "list_url": reverse(self.list_url)}, status=status)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from apps.core.forms import add_service_errors
@@ -61,6 +62,8 @@ class RuleSetCreateView(VersionCreateMixin, RulesViewMixin, View):
     model = CreditRuleSet
     form_class = RuleSetForm
     template_name = "deals/rules_form.html"
+    list_url = "deals:rule_set_list"
+    heading = gettext_lazy("New version of the credit rules")
     detail_url = "deals:rule_set_detail"
     presets, preset_names = PRESETS, PRESET_NAMES
 

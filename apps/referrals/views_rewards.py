@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from apps.core.views_versions import VersionCreateMixin
@@ -45,6 +46,8 @@ class RewardPolicyCreateView(VersionCreateMixin, RewardPolicyViewMixin, View):
 
     form_class = RewardPolicyForm
     template_name = "referrals/reward_form.html"
+    list_url = "referrals:reward_policy_list"
+    heading = gettext_lazy("New version of the reward policy")
     detail_url = "referrals:reward_policy_detail"
     presets, preset_names = PRESETS, PRESET_NAMES
 
