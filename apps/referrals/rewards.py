@@ -19,8 +19,15 @@ part is optional and the parts add up::
         {"from": 7, "cash": "6000", "override_percent": "3"}],
       "points": 10,                             # points per successful referral
       "count_bonus": {"threshold": 10, "amount": "3000"},        # once, at the 10th success
-      "keep_after_refund": false                # a paid reward is kept after a refund
+      "keep_after_refund": false,               # a paid reward is kept after a refund
+      "conversion_days": 90,                    # lifecycle: no deal within these days → expired
+      "hold_days": 7,                           #   the refund window a reward is held for
+      "exclude_relatives": true,                #   the referrer's relatives are refused
+      "public_board": false                     #   the honour board has a public page
     }
+
+The last four are the lifecycle settings (apps.referrals.lifecycle, apps.referrals.board);
+they have defaults and do not make a policy "non-empty" by themselves.
 
 Band edges. The two band tables of DOMAIN.md §3 read their edges differently, so the table
 says which: with ``"edges": "lower"`` (the default) the lower bound is inclusive and the upper
@@ -31,7 +38,9 @@ furniture table says it (1 万元(含)以下 5 %, 1 万(不含)至 5 万(含) 7 
 upper bound (only the last band). Percentage bands are sorted, must not overlap and must not
 leave holes between them (each band starts where the previous one ends); below the first band
 (e.g. under 1 000) and, when the last band has a max, above it, no percentage is paid. Gift
-bands must not overlap but may leave gaps (amounts in a gap get no gift).
+bands must not overlap but may leave gaps (amounts in a gap get no gift). The band primitives
+(bounds, edges, labels, the overlap/hole check) live in apps.core.bands, shared with the staff
+commission rules (apps.commissions.rules).
 
 Ordinal tiers start at 1 and have increasing ``from``; a tier holds until the next one starts,
 the last one for ever. Percentages are 0–100 with at most 4 decimals; money is ≥ 0 with at most
@@ -50,7 +59,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _django_gettext
@@ -64,6 +73,9 @@ from pydantic import (
     model_validator,
 )
 
+from apps.core.bands import MONEY, PERCENT, Edges, find_band, plain_number
+from apps.core.bands import Band as _Band
+from apps.core.bands import check_bands as _check_bands
 from apps.core.pydantic_errors import describe
 
 __all__ = [
@@ -75,19 +87,13 @@ __all__ = [
 
 CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
-_MONEY = {"ge": 0, "le": Decimal("1000000000"), "decimal_places": 2, "allow_inf_nan": False}
-_PERCENT = {"ge": 0, "le": 100, "decimal_places": 4, "allow_inf_nan": False}
 
 
 def _(message: str) -> str:
     return _django_gettext(message) if settings.configured else message
 
 
-def _fmt(value: Decimal) -> str:
-    """A number for people: no trailing zeros (5 000.00 → 5000, 2.50 → 2.5)."""
-    value = Decimal(value)
-    text = format(value.normalize(), "f")
-    return text
+_fmt = plain_number
 
 
 def _money(value: Decimal) -> str:
@@ -98,80 +104,18 @@ def _money(value: Decimal) -> str:
 # The policy (validated data)
 # ---------------------------------------------------------------------------------------------
 
-class _Band(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min: Decimal | None = Field(None, **_MONEY)
-    max: Decimal | None = Field(None, **_MONEY)
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.min is not None and self.max is not None and self.max <= self.min:
-            raise ValueError(_("The upper bound (max) must be more than the lower bound (min)."))
-        return self
-
-    @property
-    def low(self) -> Decimal:
-        return self.min if self.min is not None else Decimal(0)
-
-    def contains(self, amount: Decimal, edges: str) -> bool:
-        if edges == "upper":
-            above = amount > self.min if self.min is not None else amount >= 0
-            below = self.max is None or amount <= self.max
-        else:
-            above = amount >= self.low
-            below = self.max is None or amount < self.max
-        return above and below
-
-    def label(self, edges: str) -> str:
-        if self.max is None:
-            if edges == "upper":
-                return _("over %(min)s") % {"min": _fmt(self.low)}
-            return _("%(min)s and over") % {"min": _fmt(self.low)}
-        if self.min is None:
-            if edges == "upper":
-                return _("up to %(max)s (included)") % {"max": _fmt(self.max)}
-            return _("under %(max)s") % {"max": _fmt(self.max)}
-        if edges == "upper":
-            return _("over %(min)s up to %(max)s (included)") % {
-                "min": _fmt(self.min), "max": _fmt(self.max)}
-        return _("%(min)s (included) to under %(max)s") % {
-            "min": _fmt(self.min), "max": _fmt(self.max)}
-
-
 class PercentBand(_Band):
-    percent: Decimal = Field(**_PERCENT)
+    percent: Decimal = Field(**PERCENT)
 
 
 class GiftBand(_Band):
     gift: str = Field(min_length=1, max_length=100)
 
 
-def _check_bands(bands: Sequence[_Band], *, holes_allowed: bool) -> None:
-    for i, band in enumerate(bands):
-        if i > 0 and band.min is None:
-            raise ValueError(_("Band %(n)s: only the first band may leave out its lower bound "
-                               "(min).") % {"n": i + 1})
-        if i < len(bands) - 1 and band.max is None:
-            raise ValueError(_("Band %(n)s: only the last band may leave out its upper bound "
-                               "(max).") % {"n": i + 1})
-    for i in range(1, len(bands)):
-        prev, band = bands[i - 1], bands[i]
-        if band.low < prev.max:
-            raise ValueError(_("Band %(n)s overlaps band %(p)s: list the bands from the lowest "
-                               "amount up, each starting at or after the end of the previous "
-                               "one.") % {"n": i + 1, "p": i})
-        if band.low > prev.max and not holes_allowed:
-            raise ValueError(_("There is a hole between band %(p)s (up to %(max)s) and band "
-                               "%(n)s (from %(min)s): each band must start where the previous "
-                               "one ends.") % {"p": i, "n": i + 1, "max": _fmt(prev.max),
-                                               "min": _fmt(band.low)})
-
-
 class PercentBands(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    edges: Literal["lower", "upper"] = "lower"
+    edges: Edges = "lower"
     bands: tuple[PercentBand, ...] = Field(min_length=1, max_length=20)
 
     @model_validator(mode="after")
@@ -180,13 +124,13 @@ class PercentBands(BaseModel):
         return self
 
     def find(self, amount: Decimal) -> PercentBand | None:
-        return next((b for b in self.bands if b.contains(amount, self.edges)), None)
+        return find_band(self.bands, amount, self.edges)
 
 
 class GiftBands(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    edges: Literal["lower", "upper"] = "lower"
+    edges: Edges = "lower"
     bands: tuple[GiftBand, ...] = Field(min_length=1, max_length=20)
 
     @model_validator(mode="after")
@@ -195,15 +139,15 @@ class GiftBands(BaseModel):
         return self
 
     def find(self, amount: Decimal) -> GiftBand | None:
-        return next((b for b in self.bands if b.contains(amount, self.edges)), None)
+        return find_band(self.bands, amount, self.edges)
 
 
 class OrdinalTier(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     from_ordinal: int = Field(alias="from", ge=1, le=100000)
-    cash: Decimal = Field(Decimal(0), **_MONEY)
-    override_percent: Decimal = Field(Decimal(0), **_PERCENT)
+    cash: Decimal = Field(Decimal(0), **MONEY)
+    override_percent: Decimal = Field(Decimal(0), **PERCENT)
 
 
 class CountBonus(BaseModel):
@@ -225,6 +169,10 @@ class RewardRules(BaseModel):
     points: int = Field(0, ge=0, le=1000000)
     count_bonus: CountBonus | None = None
     keep_after_refund: bool = False
+    conversion_days: int = Field(90, ge=1, le=3650)
+    hold_days: int = Field(7, ge=0, le=365)
+    exclude_relatives: bool = True
+    public_board: bool = False
 
     @field_validator("ordinal_tiers")
     @classmethod
@@ -284,6 +232,11 @@ _PART_NAMES = {
     "points": gettext_noop("Points per referral"),
     "count_bonus": gettext_noop("Count bonus"),
     "keep_after_refund": gettext_noop("Keep after a refund"),
+    "conversion_days": gettext_noop("Conversion window (days)"),
+    "hold_days": gettext_noop("Refund window (days)"),
+    "exclude_relatives": gettext_noop("Relatives excluded"),
+    "public_board": gettext_noop("Public honour board"),
+    "lifecycle": gettext_noop("Referral lifecycle"),
 }
 
 
@@ -342,6 +295,15 @@ def describe_reward_rules(rules: RewardRules) -> list[tuple[str, list[str]]]:
     out.append((_(_PART_NAMES["keep_after_refund"]), [
         _("After a refund the referrer keeps a reward already paid.") if rules.keep_after_refund
         else _("After a refund a reward already paid is clawed back.")]))
+    out.append((_(_PART_NAMES["lifecycle"]), [
+        _("A referral without a deal within %(days)s days expires.") % {
+            "days": rules.conversion_days},
+        _("A reward is held for %(days)s days after the deal (the refund window) before it "
+          "can be approved.") % {"days": rules.hold_days},
+        _("Relatives of the referrer are not accepted as referrals.") if rules.exclude_relatives
+        else _("Relatives of the referrer are accepted as referrals."),
+        _("The honour board has a public page.") if rules.public_board
+        else _("The honour board is shown to staff only.")]))
     return out
 
 
