@@ -33,6 +33,7 @@ from apps.notifications.models import Notification
 from apps.notifications.services import notify
 from apps.ownership.selectors import local_midnight, tenant_today
 from apps.ownership.services import contact_record
+from apps.referrals.lifecycle import referral_after_deal, referral_after_refund
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
 
@@ -399,6 +400,9 @@ def deal_create(*, tenant: Tenant, actor: Staff | None, customer: Customer, kind
             "contract": deal.contract_id, "credit_source": source, "rule_version": rule_version,
             "credit": [[c.staff_id, c.role_code, c.percent, c.amount, c.confiscated]
                        for c in credits]})
+        # The referral hook: a first deal converts the customer's referral, a later one earns
+        # the referrer's override.
+        referral_after_deal(deal)
         _cache_related(deal, "participants", participant_rows)
         _cache_related(deal, "credits", credits)
         _cache_related(deal, "refunds", [])
@@ -530,9 +534,12 @@ def after_refund(refund: Refund) -> list[DealCredit]:
     e.g. ``commissions.services.commission_reverse(refund=refund)`` — no signals, no registry:
     the order is visible in this function, and any failure rolls the whole refund back.
 
-    Today it reverses the deal's credit in proportion (`credit_reverse`). Returns the new
+    Today: the deal's credit, reversed in proportion (`credit_reverse`), then the referral
+    reward of the deal and the overrides it earned (apps.referrals.lifecycle). Returns the new
     negative credit lines."""
-    return credit_reverse(refund)
+    reversals = credit_reverse(refund)
+    referral_after_refund(refund)
+    return reversals
 
 
 def _reversal_lines(deal: Deal, amount: Decimal, refunded_on: dt.date):

@@ -16,6 +16,7 @@ class Notification(TenantModel):
         OWNERSHIP = "ownership", _("Customer ownership")
         POOL = "pool", _("Public pool")
         WALK_IN = "walk_in", _("Walk-in")
+        REFERRAL = "referral", _("Referral")
         OTHER = "other", _("Other")
 
     recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications",

@@ -69,7 +69,7 @@ class RedemptionSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         if request is not None and getattr(request._request, "staff", None) is not None:
             # Referrers the caller may not see, and other tenants' ids, are "does not exist".
-            self.fields["referrer"].queryset = points.visible_referrers(request._request.staff)
+            self.fields["referrer"].queryset = points.points_visible_referrers(request._request.staff)
             self.fields["item"].queryset = PointsItem.objects.all()
 
 
@@ -87,7 +87,7 @@ class ReferrerLedgerAPIView(TenantAPIMixin, GenericAPIView):
     filter_backends = []
 
     def scope_queryset(self, queryset):
-        return points.visible_referrers(self.staff, queryset)
+        return points.points_visible_referrers(self.staff, queryset)
 
     @extend_schema(summary="A referrer's points balance and ledger",
                    operation_id="referrals_referrer_points")
@@ -116,7 +116,7 @@ class RedemptionListAPIView(TenantAPIMixin, GenericAPIView):
         return [CanRequest()] if self.request.method == "POST" else [CanView()]
 
     def scope_queryset(self, queryset):
-        return queryset.filter(referrer__in=points.visible_referrers(self.staff))
+        return queryset.filter(referrer__in=points.points_visible_referrers(self.staff))
 
     @extend_schema(summary="Points redemptions", operation_id="referrals_redemptions_list",
                    responses=RedemptionSerializer(many=True))
@@ -124,7 +124,7 @@ class RedemptionListAPIView(TenantAPIMixin, GenericAPIView):
         wanted = request.query_params.get("status", "")
         wanted = wanted if wanted in PointsRedemption.Status.values else ""
         rows = points.redemptions(status=wanted).filter(
-            referrer__in=points.visible_referrers(self.staff))
+            referrer__in=points.points_visible_referrers(self.staff))
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

@@ -29,12 +29,14 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.audit import audit_record, diff
 from apps.core.i18n import lazy_format
+from apps.notifications.models import Notification
 from apps.notifications.services import notify
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
 from apps.tenancy.roles import Role
 
 from .models import PointsEntry, PointsItem, PointsRedemption, Referral, Referrer
+from .referrers import referrer_name
 
 #: Who may open the points pages / ledgers at all (sales only for the referrers they may see).
 VIEW_ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.FINANCE)
@@ -50,12 +52,12 @@ NOTE_MAX = 200
 ITEM_NAME_MAX = 100
 POINTS_MAX = 10_000_000
 
-NOTIFY_KIND = "points_redemption"
+NOTIFY_KIND = Notification.Kind.REFERRAL
 
 
 # --------------------------------------------------------------------------- selectors
 
-def visible_referrers(staff: Staff, queryset: QuerySet | None = None) -> QuerySet:
+def points_visible_referrers(staff: Staff, queryset: QuerySet | None = None) -> QuerySet:
     """The referrers whose points `staff` may see (inside the tenant in context): administrators,
     managers and finance every referrer; sales the referrers who are customers they own or
     themselves; anyone else (customer service) none."""
@@ -66,15 +68,6 @@ def visible_referrers(staff: Staff, queryset: QuerySet | None = None) -> QuerySe
         return queryset.filter(Q(kind=Referrer.Kind.CUSTOMER, customer__owner=staff)
                                | Q(kind=Referrer.Kind.STAFF, staff=staff))
     return queryset.none()
-
-
-def referrer_name(referrer: Referrer) -> str:
-    """How a referrer is shown (select_related customer and staff to avoid queries)."""
-    if referrer.kind == Referrer.Kind.CUSTOMER and referrer.customer_id:
-        return referrer.customer.name
-    if referrer.kind == Referrer.Kind.STAFF and referrer.staff_id:
-        return referrer.staff.name
-    return referrer.partner_name
 
 
 def points_balance(referrer: Referrer) -> int:
@@ -217,6 +210,31 @@ def points_earn(*, tenant: Tenant, actor: Staff | None, referrer: Referrer, poin
 
 
 @transaction.atomic
+def points_take_back(*, tenant: Tenant, referrer: Referrer, referral: Referral,
+                     reason: str) -> PointsEntry | None:
+    """Take back the points a referral earned (it was reversed after a refund): an `adjusted`
+    row of −(earned − already taken back), at most the balance (points already redeemed stay
+    spent; points merely held by a pending request are taken back, and that request is then
+    refused when decided if it no longer fits). A primitive of the referral lifecycle (the
+    system acts); None when nothing is left to take back."""
+    with tenant_context(tenant):
+        referrer = _lock_referrer(referrer)
+        rows = PointsEntry.objects.filter(referral_id=referral.pk)
+        earned = sum(rows.filter(kind=PointsEntry.Kind.EARNED).values_list("points", flat=True))
+        taken = -sum(rows.filter(kind=PointsEntry.Kind.ADJUSTED, points__lt=0)
+                     .values_list("points", flat=True))
+        amount = min(earned - taken, max(points_balance(referrer), 0))
+        if amount <= 0:
+            return None
+        entry = _entry(tenant, referrer, PointsEntry.Kind.ADJUSTED, -amount, actor=None,
+                       reason=reason[:REASON_MAX], referral=referral)
+        audit_record(tenant=tenant, actor=None, action="points.take_back", target=referrer,
+                     changes={"points": -amount, "referral": referral, "entry": entry.pk},
+                     reason=reason)
+        return entry
+
+
+@transaction.atomic
 def points_adjust(*, tenant: Tenant, actor: Staff, referrer: Referrer, points: int,
                   reason: str) -> PointsEntry:
     """A manager's or administrator's correction: an `adjusted` row of ± `points` (not zero) with
@@ -329,7 +347,7 @@ def redemption_request(*, tenant: Tenant, actor: Staff, referrer: Referrer, item
     referrer's other pending requests is below the item's points."""
     with tenant_context(tenant):
         _require(actor, REQUEST_ROLES, _("You may not request redemptions."))
-        if not visible_referrers(actor).filter(pk=referrer.pk).exists():
+        if not points_visible_referrers(actor).filter(pk=referrer.pk).exists():
             raise PermissionDenied(_("You may not request redemptions for this referrer."))
         errors: dict = {}
         note = (note or "").strip()

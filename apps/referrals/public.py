@@ -13,22 +13,18 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from apps.core.identity import normalize_id_number, normalize_phone
-from apps.customers.models import Customer, CustomerRelation
+from apps.customers.models import Customer
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
 
+from .eligibility import referrer_identity, relatives_of
 from .models import Referral, ReferralCard, Referrer
 from .referrers import referrer_masked_name
+from .reward_policies import reward_policy_for
 
 #: Submissions allowed: (count, seconds) per client address, and per card code.
 RATE_PER_IP = (5, 10 * 60)
 RATE_PER_CODE = (30, 60 * 60)
-
-#: Refuse referrals of the referrer's known relatives (CustomerRelation of these kinds, either
-#: direction). A documented default; a later issue may move it into the reward policy.
-EXCLUDE_RELATIVES = True
-RELATIVE_KINDS = (CustomerRelation.Kind.SPOUSE, CustomerRelation.Kind.PARENT,
-                  CustomerRelation.Kind.CHILD, CustomerRelation.Kind.RELATIVE)
 
 
 @dataclass(frozen=True)
@@ -81,22 +77,6 @@ def rate_limited(*, ip: str | None, tenant: Tenant, code: str) -> bool:
     return _over(f"referral:public:code:{tenant.pk}:{code}", *RATE_PER_CODE)
 
 
-def _relatives(customer: Customer) -> tuple[set[str], set[str]]:
-    """Phones and ID numbers of the customer's known relatives."""
-    phones: set[str] = set()
-    ids: set[str] = set()
-    rows = (CustomerRelation.objects
-            .filter(Q(customer=customer) | Q(related=customer), kind__in=RELATIVE_KINDS)
-            .values_list("customer__phone", "customer__id_number", "related__phone",
-                         "related__id_number", "customer_id"))
-    for c_phone, c_id, r_phone, r_id, customer_id in rows:
-        phone, id_number = (r_phone, r_id) if customer_id == customer.pk else (c_phone, c_id)
-        phones.add(phone)
-        if id_number:
-            ids.add(id_number)
-    return phones, ids
-
-
 @transaction.atomic
 def referral_submit_public(*, tenant: Tenant, card: ReferralCard, name: str, phone: str,
                            id_number: str = "", note: str = "", ip: str | None = None
@@ -125,33 +105,23 @@ def referral_submit_public(*, tenant: Tenant, card: ReferralCard, name: str, pho
             errors["note"] = [_("At most 1000 characters.")]
         if errors:
             raise ValidationError(errors)
-        card = (ReferralCard.objects.select_related("referrer__customer", "referrer__staff")
-                .get(pk=card.pk))
-        referrer = card.referrer
-        own_phone, own_id = "", ""
-        if referrer.kind == Referrer.Kind.CUSTOMER:
-            own_phone, own_id = referrer.customer.phone, referrer.customer.id_number
-        elif referrer.kind == Referrer.Kind.STAFF:
-            own_phone = referrer.staff.phone
-        else:
-            own_phone = referrer.partner_phone
+        referrer = card.referrer  # public_card loaded it with its customer and staff
+        own_phone, own_id, _customer = referrer_identity(referrer)
         if phone == own_phone:
             raise ValidationError({"phone": [_("You cannot refer yourself.")]})
         if id_number and id_number == own_id:
             raise ValidationError({"id_number": [_("You cannot refer yourself.")]})
-        if EXCLUDE_RELATIVES and referrer.kind == Referrer.Kind.CUSTOMER:
-            phones, ids = _relatives(referrer.customer)
+        if referrer.kind == Referrer.Kind.CUSTOMER and reward_policy_for(tenant)[1].exclude_relatives:
+            phones, ids = relatives_of(referrer.customer)
             if phone in phones or (id_number and id_number in ids):
                 raise ValidationError({"phone": [
                     _("Referrals of the referrer's own family members are not accepted.")]})
         flags = []
-        existing = Customer.objects.filter(phone=phone).values_list("pk", flat=True).first()
-        if existing is None and id_number:
-            existing = (Customer.objects.filter(id_number=id_number)
-                        .values_list("pk", flat=True).first())
+        known = Q(phone=phone) | Q(id_number=id_number) if id_number else Q(phone=phone)
+        existing = Customer.objects.filter(known).values_list("pk", flat=True).first()
         if existing is not None:
             flags.append(_("Already a customer (#%(id)s).") % {"id": existing})
-        earlier = (Referral.objects.filter(phone=phone).exclude(status=Referral.Status.REJECTED)
+        earlier = (Referral.objects.filter(phone=phone).exclude(status__in=Referral.DEAD_STATUSES)
                    .values_list("pk", flat=True).first())
         if earlier is not None:
             flags.append(_("Already referred (referral #%(id)s).") % {"id": earlier})

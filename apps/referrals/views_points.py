@@ -31,6 +31,7 @@ from .forms_points import (
     RedemptionRequestForm,
 )
 from .models import PointsItem, PointsRedemption, Referrer
+from .referrers import referrer_name
 
 PAGE_SIZE = 25
 
@@ -54,9 +55,9 @@ class PointsOverviewView(TenantObjectMixin, View):
         ledger = Paginator(points.recent_entries(kind=kind), PAGE_SIZE).get_page(
             request.GET.get("page"))
         for row in queue:
-            row.referrer_display = points.referrer_name(row.referrer)
+            row.referrer_display = referrer_name(row.referrer)
         for row in ledger:
-            row.referrer_display = points.referrer_name(row.referrer)
+            row.referrer_display = referrer_name(row.referrer)
         return render(request, "referrals/points_overview.html", {
             "form": form, "queue": queue, "page_obj": ledger,
             "can_decide": self.staff.has_role(*points.DECIDE_ROLES),
@@ -70,7 +71,7 @@ class ReferrerPointsView(TenantObjectMixin, View):
     required_roles = points.VIEW_ROLES
 
     def scope_queryset(self, queryset):
-        return points.visible_referrers(self.staff, queryset).select_related("customer", "staff")
+        return points.points_visible_referrers(self.staff, queryset).select_related("customer", "staff")
 
     def get_object(self, pk) -> Referrer:
         return get_object_or_404(self.get_queryset(), pk=pk)
@@ -133,7 +134,7 @@ class ReferrerPointsView(TenantObjectMixin, View):
         held = points.points_held(referrer)
         pending = list(points.redemptions(referrer=referrer))
         return render(self.request, "referrals/points_referrer.html", {
-            "referrer": referrer, "referrer_display": points.referrer_name(referrer),
+            "referrer": referrer, "referrer_display": referrer_name(referrer),
             "balance": balance, "held": held, "available": balance - held,
             "page_obj": page, "filters": filters, "pending": pending,
             "request_form": request_form if can_request else None,
@@ -183,7 +184,7 @@ class RedemptionDecideView(TenantObjectMixin, View):
         balance = points.points_balance(redemption.referrer)
         return render(self.request, "referrals/points_decide.html", {
             "redemption": redemption, "form": form, "balance": balance,
-            "referrer_display": points.referrer_name(redemption.referrer),
+            "referrer_display": referrer_name(redemption.referrer),
             "pending": redemption.status == PointsRedemption.Status.REQUESTED},
             status=status)
 

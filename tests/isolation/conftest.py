@@ -52,7 +52,8 @@ class Isolation:
                 "reminder": data.reminder.pk,
                 "referrer": data.referrer.pk, "card": data.card.pk, "referral": data.referral.pk,
                 "reward_policy": data.reward_policy.pk, "points_item": data.points_item.pk,
-                "redemption": data.redemption.pk, "points_entry": data.points_entry.pk}
+                "redemption": data.redemption.pk, "points_entry": data.points_entry.pk,
+                "reward_line": data.reward_line.pk, "honour_award": data.honour_award.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids

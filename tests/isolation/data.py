@@ -126,12 +126,14 @@ def populate(world) -> TenantData:
 def _populate_referrals(world, data: TenantData) -> None:
     """One row of every referrals model (issue 5), made directly."""
     from apps.referrals.models import (
+        HonourAward,
         PointsEntry,
         PointsItem,
         PointsRedemption,
         Referral,
         ReferralCard,
         Referrer,
+        RewardLine,
         RewardPolicy,
     )
 
@@ -156,6 +158,15 @@ def _populate_referrals(world, data: TenantData) -> None:
         data.points_entry = PointsEntry.objects.create(
             tenant=tenant, referrer=data.referrer, kind=PointsEntry.Kind.EARNED, points=150,
             referral=data.referral)
+        data.reward_line = RewardLine.objects.create(
+            tenant=tenant, referral=data.referral, referrer=data.referrer,
+            kind=RewardLine.Kind.OVERRIDE, amount=123, deal=data.deal,
+            explanation=f"SECRET-LINE-{slug}", occurred_on=datetime.date(2026, 1, 2))
+        data.staff_referrer = Referrer.objects.create(tenant=tenant, kind=Referrer.Kind.STAFF,
+                                                      staff=world.sales)
+        data.honour_award = HonourAward.objects.create(
+            tenant=tenant, month=datetime.date(2026, 1, 1), rank=1, staff=world.sales,
+            referrer=data.staff_referrer, successes=3)
 
 
 def _populate_deals(world, data: TenantData) -> None:

@@ -50,6 +50,8 @@ TOKEN_KINDS = {
     "items": "points_item", "points-items": "points_item",
     "redemptions": "redemption",
     "points": "points_entry",
+    "lines": "reward_line", "reward-lines": "reward_line",
+    "awards": "honour_award",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
@@ -66,7 +68,8 @@ MODEL_KINDS = {
     "referrals.Referrer": "referrer", "referrals.ReferralCard": "card",
     "referrals.Referral": "referral", "referrals.RewardPolicy": "reward_policy",
     "referrals.PointsItem": "points_item", "referrals.PointsRedemption": "redemption",
-    "referrals.PointsEntry": "points_entry",
+    "referrals.PointsEntry": "points_entry", "referrals.RewardLine": "reward_line",
+    "referrals.HonourAward": "honour_award",
 }
 
 
