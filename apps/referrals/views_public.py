@@ -1,14 +1,18 @@
-"""The public referral page (no login): /r/<tenant-slug>/<code>/."""
+"""The public pages (no login): the referral page /r/<tenant-slug>/<code>/ and the honour
+board /r/<tenant-slug>/board/."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 from django.utils import translation
+from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_safe
 
 from apps.core.forms import add_service_errors
 
+from . import board
 from .forms_referrers import PublicReferralForm
 from .public import public_card, rate_limited, referral_submit_public
 
@@ -46,3 +50,16 @@ def public_referral(request, slug: str, code: str):
     else:
         return _not_found(request)
     return render(request, "referrals/public_form.html", {**context, "form": form})
+
+
+@require_safe
+@cache_control(public=True, max_age=board.PUBLIC_CACHE_SECONDS)
+def public_board(request, slug: str):
+    """The tenant's public honour board (masked names only), when its reward policy in force
+    has `public_board` on; else (or an unknown slug) the same 404 page as a bad link. Built
+    from the cache (board.public_board): no submission counters are touched."""
+    translation.activate("zh-hans")
+    data = board.public_board(slug)
+    if data is None:
+        return _not_found(request)
+    return render(request, "referrals/public_board.html", data)
