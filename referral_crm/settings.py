@@ -158,6 +158,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=8, minute=0),
         "args": ["renewals.send_reminders"],
     },
+    # Referrals with no deal within the policy's conversion window are rejected as expired.
+    "nightly-referral-expiry": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=0, minute=45),
+        "args": ["referrals.expire_referrals"],
+    },
+    # The honour board: last month's top three staff referrers, recorded on the 1st.
+    "monthly-honour-awards": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(day_of_month=1, hour=3, minute=10),
+        "args": ["referrals.record_honour_awards"],
+    },
 }
 
 # --------------------------------------------------------------------------- auth
@@ -195,6 +207,7 @@ HOME_PANELS: list[str] = [
     "apps.ownership.panels.expiring_panel",
     "apps.disputes.panels.dispute_queue_panel",
     "apps.renewals.panels.expiring_contracts_panel",
+    "apps.referrals.panels.referral_charts_panel",
 ]
 
 # Uploaded files (dispute evidence). Never served as public static files: each download goes

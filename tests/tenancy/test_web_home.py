@@ -76,7 +76,8 @@ def test_manager_sees_latest_nightly_count_of_own_team_with_chart(world_a, world
 def test_manager_without_counts_yet(world_a, client_for):
     response, html = home(client_for(world_a.manager))
     assert response.context["panels"]["teams"]["rows"] == []
-    assert "team-chart-data" not in html and "chart.umd.min.js" not in html
+    # (Chart.js is on the page anyway: the referral charts panel of managers.)
+    assert "team-chart-data" not in html and "js/home.js" not in html
 
 
 def test_manager_without_team(world_a, client_for):
@@ -133,7 +134,8 @@ def test_home_query_budget(world_a, client_for, django_assert_max_num_queries):
     # 7 of plumbing (savepoint, user, app.user_id, membership, app.tenant_id set and reset,
     # release; the session is cached) + my count, my latest 10, team counts, tenant count,
     # staff counts and team counts + the unread-notification badge + the app panels: customers
-    # about to be released (policy, count) and disputes waiting (count).
-    with django_assert_max_num_queries(17):
+    # about to be released (policy, count) and disputes waiting (count) + the referral charts
+    # (referrals and deals per month).
+    with django_assert_max_num_queries(19):
         response = client.get(reverse("home"))
     assert response.status_code == 200
