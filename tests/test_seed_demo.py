@@ -6,6 +6,7 @@ from django.core.management import call_command
 from apps.customers.models import Customer, OwnershipChange
 from apps.deals.models import Contract, Deal
 from apps.disputes.models import Dispute
+from apps.referrals.models import Referral
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
 
@@ -25,5 +26,7 @@ def test_demo_has_a_public_pool_customers_about_to_go_and_a_dispute(capsys):
         assert dispute.claimant.user.username == "demo-sales2"
     with tenant_context(tenant):
         assert Deal.objects.count() > 0 and Contract.objects.filter(renewed_by__isnull=True).exists()
+        statuses = set(Referral.objects.values_list("status", flat=True))
+        assert {"registered", "verified", "reward_pending", "paid"} <= statuses
     call_command("seed_demo")  # idempotent: a second run leaves the tenants alone
     assert "exists: left as it is" in capsys.readouterr().out

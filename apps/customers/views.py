@@ -18,6 +18,7 @@ from apps.core.views import is_htmx
 from apps.deals.selectors import customer_deals_summary
 from apps.ownership.registration import can_register
 from apps.ownership.selectors import ownership_summary
+from apps.referrals.summaries import customer_referrals_summary
 from apps.tenancy.models import Staff, Team
 from apps.tenancy.roles import Role
 from apps.tenancy.views_base import TenantObjectMixin
@@ -223,7 +224,8 @@ class DetailPageMixin(CustomerMixin):
         context = {"customer": customer, "id_display": id_display, "relations": relations,
                    "relation_form": relation_form, "history": _history_rows(history, staff, visible_ids),
                    "can_edit": can_edit, "ownership": ownership_summary(customer, staff),
-                   "deals_summary": customer_deals_summary(customer, staff)}
+                   "deals_summary": customer_deals_summary(customer, staff),
+                   "referrals_summary": customer_referrals_summary(customer, staff)}
         return render(self.request, "customers/detail.html", context, status=status)
 
 

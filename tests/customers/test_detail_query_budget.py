@@ -84,9 +84,9 @@ def test_detail_page_query_budget(world_a, client_for, django_assert_max_num_que
     # may the viewer edit it, the names of the owners, teams and related customers in it;
     # ownership: the credit shares (staff joined), the latest visits (receiver joined), the
     # changes of owner (both owners and the actor joined); deals: the customer's deals and
-    # contracts the viewer may see; the policy
-    # versions are cached + the unread badge.
-    with django_assert_max_num_queries(23):
+    # contracts the viewer may see; referrals: who referred the customer, the customer as a
+    # referral member; the policy versions are cached + the unread badge.
+    with django_assert_max_num_queries(25):
         response = client.get(url)
     html = response.content.decode()
     section = html[html.index('id="ownership"'):html.index('id="relations"')]

@@ -151,6 +151,7 @@ class Command(BaseCommand):
         if len(sales) >= 2:
             self._ownership_story(tenant, customers, sales, rng)
         self._deals_story(tenant, customers, sales, rng)
+        self._referrals_story(tenant, customers, staff, gen)
         return len(staff), len(customers), len(pairs)
 
     @staticmethod
@@ -177,6 +178,56 @@ class Command(BaseCommand):
                 signed_on=signed_on, contract_number=f"{tenant.slug.upper()}-{2025 + i // 6}-{i + 1:04d}",
                 participants=[(customer.owner, role, "")], term_start=signed_on,
                 term_end=signed_on + dt.timedelta(days=364))
+    @staticmethod
+    def _referrals_story(tenant, customers, staff, gen: CustomerGenerator) -> None:
+        """Old customers who bought become referral members with a card and bring friends:
+        one friend bought a month ago (reward ready to approve), one was approved and paid, others
+        are logged and waiting for a first deal, and one left name and phone on the public
+        page."""
+        from apps.deals.services import deal_create
+        from apps.referrals import lifecycle, referrers
+        from apps.referrals.models import Referral, ReferralCard
+        from apps.referrals.public import referral_submit_public
+
+        people = list(staff.values())
+        manager = next((s for s in people if Role.MANAGER in s.roles), None)
+        finance = next((s for s in people if Role.FINANCE in s.roles), None)
+        role = "consultant" if tenant.industry == Tenant.Industry.EDUCATION else "closer"
+        with tenant_context(tenant):
+            members = list(type(customers[0]).objects.select_related("owner")
+                           .filter(deals__isnull=False, owner__isnull=False)
+                           .exclude(id_number="").distinct().order_by("pk")[:3])
+        today = timezone.localdate()
+        for n, member in enumerate(members):
+            referrer = referrers.referrer_register_customer(
+                tenant=tenant, actor=manager, customer=member, id_number=member.id_number)
+            card = referrers.card_issue(tenant=tenant, actor=member.owner, referrer=referrer)
+            friend = gen.customer(member.owner)
+            logged = lifecycle.referral_log(tenant=tenant, actor=member.owner, referrer=referrer,
+                                            name=friend["name"], phone=friend["phone"]).referral
+            if n < 2:
+                signed_on = today - dt.timedelta(days=30 - n)
+                deal_create(tenant=tenant, actor=member.owner, customer=logged.customer,
+                            kind="new", amount=Decimal(("8800.00", "36800.00")[n]),
+                            signed_on=signed_on,
+                            contract_number=f"{tenant.slug.upper()}-R-{n + 1:04d}",
+                            participants=[(member.owner, role, "")])
+            if n == 1 and manager is not None and finance is not None:
+                with tenant_context(tenant):
+                    logged = Referral.objects.get(pk=logged.pk)
+                if logged.status == Referral.Status.REWARD_PENDING:
+                    lifecycle.referral_approve(tenant=tenant, actor=manager, referral=logged)
+                    lifecycle.referral_pay(tenant=tenant, actor=finance, referral=logged)
+            if n == 0:
+                with tenant_context(tenant):
+                    card = ReferralCard.objects.get(pk=card.pk)
+                walk_in = gen.customer(None)
+                referral_submit_public(tenant=tenant, card=card, name=walk_in["name"],
+                                       phone=walk_in["phone"], note="朋友推荐，想了解一下。")
+                waiting = gen.customer(member.owner)
+                lifecycle.referral_log(tenant=tenant, actor=member.owner, referrer=referrer,
+                                       name=waiting["name"], phone=waiting["phone"])
+
     @staticmethod
     def _ownership_story(tenant, customers, sales, rng: random.Random) -> None:
         """Make the ownership pages worth a look: contacts spread over the last six weeks (so
