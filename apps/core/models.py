@@ -25,3 +25,36 @@ class AuditEntry(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}#{self.target_id}"
+
+
+class RulesVersion(TenantModel):
+    """A version of a tenant's rules kept as validated data (credit rule sets, reward policies,
+    commission rule sets): numbered, effective from a day, never edited — a change is a new
+    version (apps.core.versioning writes them). Subclasses add their Meta with
+    `*version_constraints(prefix)`."""
+
+    version = models.PositiveIntegerField(_("version"))
+    effective_from = models.DateField(_("effective from"))
+    name = models.CharField(_("name"), max_length=100)
+    rules = models.JSONField(_("rules"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        abstract = True
+        ordering = ["-effective_from", "-version"]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.name}"
+
+
+def version_constraints(prefix: str) -> list:
+    """One number per version and one version per day, in each tenant."""
+    return [
+        *TenantModel.Meta.constraints,
+        models.UniqueConstraint(fields=["tenant", "version"], name=f"{prefix}_version"),
+        models.UniqueConstraint(fields=["tenant", "effective_from"],
+                                name=f"{prefix}_one_per_day"),
+    ]

@@ -16,8 +16,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from threading import Lock
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -129,3 +131,58 @@ def version_create(model: type[Model], *, tenant, effective_from: dt.date, **fie
                                         effective_from=effective_from, **fields)
     except IntegrityError:
         raise ValidationError({"effective_from": [day_taken_message(effective_from)]}) from None
+
+
+class ParsedCache:
+    """Parsed rule sets by (row id, version): rows are never edited, so entries never go stale.
+    Bounded (least recently used out); shared by the threads of the process."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self.data: OrderedDict = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.data.get(key)
+            if value is not None:
+                self.data.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+def versions_overview(*, tenant, model: type[Model], today: dt.date, parse, preset_rules,
+                      fallback_preset: str, preset_name, describe) -> dict:
+    """What a rules list page shows: the version in force on `today` (or the preset used
+    instead) with its rules described, the scheduled versions and every version, newest first.
+    `parse(row)` gives the parsed rules or None, `preset_rules(name)` a preset's, `describe`
+    the sentences of parsed rules."""
+    from apps.tenancy.context import tenant_context
+
+    with tenant_context(tenant):
+        rows = list(model.objects.select_related("created_by")
+                    .order_by("-effective_from", "-version"))
+    current = next((r for r in rows if r.effective_from <= today), None)
+    scheduled = sorted((r for r in rows if r.effective_from > today),
+                       key=lambda r: r.effective_from)
+    rules = parse(current) if current is not None else None
+    if rules is None:
+        rules = preset_rules(fallback_preset)
+    return {"today": today, "current": current, "scheduled": scheduled, "history": rows,
+            "rules": rules, "described": describe(rules), "fallback_preset": fallback_preset,
+            "fallback_preset_name": preset_name}
+
+
+def version_detail(row, *, parse, describe) -> dict:
+    """A version made readable: its rules described (None when the stored data is not valid)
+    and the JSON as stored."""
+    parsed = parse(row)
+    return {"row": row, "rules": parsed,
+            "described": describe(parsed) if parsed is not None else None,
+            "json": json.dumps(row.rules, ensure_ascii=False, indent=2)}

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from apps.core.api_versions import VersionDetailAPIView, VersionListAPIView, VersionSerializer
 from apps.customers.api import drf_error
-from apps.customers.serializers import NamedRefSerializer
 from apps.tenancy.api import TenantAPIMixin
 from apps.tenancy.permissions import IsTenantAdmin, role_permission
 
@@ -25,31 +25,15 @@ from .rules import PRESETS
 CanViewRules = role_permission(*rulesets.VIEW_ROLES)
 
 
-class RuleSetSerializer(serializers.ModelSerializer):
+class RuleSetSerializer(VersionSerializer):
     """A version of the credit rules. On POST give `rules` (the data, format in docs/deals.md
     "Credit rules") or a `preset` to copy; the service checks everything and answers with
     field errors."""
 
-    effective_from = serializers.DateField(help_text=_("Today or a later day (tenant time zone)."))
-    name = serializers.CharField(max_length=200)
-    preset = serializers.ChoiceField(choices=[("", "—"), *((p, p) for p in PRESETS)],
-                                     required=False, allow_blank=True,
-                                     help_text=_("Used when no rules are given."))
-    rules = serializers.JSONField(required=False, allow_null=True, help_text=_(
-        "The rule set data; without it the preset is copied."))
-    note = serializers.CharField(required=False, allow_blank=True, max_length=400)
-    created_by = NamedRefSerializer(read_only=True)
-    in_force = serializers.SerializerMethodField()
+    presets = PRESETS
 
-    class Meta:
+    class Meta(VersionSerializer.Meta):
         model = CreditRuleSet
-        fields = ["id", "version", "effective_from", "name", "preset", "rules", "note",
-                  "created_by", "created_at", "in_force"]
-        read_only_fields = ["id", "version", "created_at"]
-        validators = []  # one version per day: the service says so with a field error
-
-    def get_in_force(self, row) -> bool:
-        return row.pk == self.context.get("in_force_pk")
 
 
 class DealRoleSerializer(serializers.ModelSerializer):
@@ -76,62 +60,36 @@ class DealRoleUpdateSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "code"]
 
 
-def _in_force_pk(tenant) -> int | None:
-    return rulesets.rule_set_in_force_pk(tenant)
-
-
-class RuleSetListAPIView(TenantAPIMixin, GenericAPIView):
+@extend_schema_view(
+    get=extend_schema(summary="The credit rule set versions, newest first",
+                      operation_id="deals_rule_sets_list",
+                      responses=RuleSetSerializer(many=True)),
+    post=extend_schema(summary="Add a version of the credit rules (administrators)",
+                       operation_id="deals_rule_sets_create",
+                       responses={201: RuleSetSerializer}))
+class RuleSetListAPIView(VersionListAPIView):
     """Every version of the tenant's credit rules (newest first); administrators add one."""
 
     model = CreditRuleSet
     serializer_class = RuleSetSerializer
-    filter_backends = []
+    view_permission = CanViewRules
 
-    def get_permissions(self):
-        return [IsTenantAdmin()] if self.request.method == "POST" else [CanViewRules()]
+    def in_force_pk(self) -> int | None:
+        return rulesets.rule_set_in_force_pk(self.tenant)
 
-    def scope_queryset(self, queryset):
-        return queryset.select_related("created_by").order_by("-effective_from", "-version")
-
-    @extend_schema(summary="The credit rule set versions, newest first",
-                   operation_id="deals_rule_sets_list",
-                   responses=RuleSetSerializer(many=True))
-    def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        context = {**self.get_serializer_context(), "in_force_pk": _in_force_pk(self.tenant)}
-        return self.get_paginated_response(RuleSetSerializer(page, many=True,
-                                                             context=context).data)
-
-    @extend_schema(summary="Add a version of the credit rules (administrators)",
-                   operation_id="deals_rule_sets_create", responses={201: RuleSetSerializer})
-    def post(self, request):
-        payload = self.get_serializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        try:
-            row = rulesets.rule_set_create(tenant=self.tenant, actor=self.staff,
-                                           **payload.validated_data)
-        except DjangoValidationError as exc:
-            raise drf_error(exc)
-        context = {**self.get_serializer_context(), "in_force_pk": _in_force_pk(self.tenant)}
-        return Response(RuleSetSerializer(row, context=context).data,
-                        status=status.HTTP_201_CREATED)
+    def create_version(self, **data):
+        return rulesets.rule_set_create(tenant=self.tenant, actor=self.staff, **data)
 
 
-class RuleSetDetailAPIView(TenantAPIMixin, GenericAPIView):
+@extend_schema_view(get=extend_schema(summary="One version of the credit rules",
+                                      operation_id="deals_rule_sets_retrieve"))
+class RuleSetDetailAPIView(VersionDetailAPIView):
     model = CreditRuleSet
     serializer_class = RuleSetSerializer
-    permission_classes = [CanViewRules]
-    filter_backends = []
+    view_permission = CanViewRules
 
-    def scope_queryset(self, queryset):
-        return queryset.select_related("created_by")
-
-    @extend_schema(summary="One version of the credit rules",
-                   operation_id="deals_rule_sets_retrieve")
-    def get(self, request, pk):
-        row = self.get_object()
-        context = {**self.get_serializer_context(), "in_force_pk": _in_force_pk(self.tenant)}
-        return Response(RuleSetSerializer(row, context=context).data)
+    def in_force_pk(self) -> int | None:
+        return rulesets.rule_set_in_force_pk(self.tenant)
 
 
 class DealRoleListAPIView(TenantAPIMixin, GenericAPIView):

@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.models import RulesVersion, version_constraints
 from apps.customers.models import Customer
 from apps.tenancy.models import Staff, Team, TenantModel
 
@@ -34,36 +35,19 @@ class DealRole(TenantModel):
         return self.name
 
 
-class CreditRuleSet(TenantModel):
+class CreditRuleSet(RulesVersion):
     """A version of the tenant's credit-split rules (业绩分配), effective from a day.
 
     `rules` is data validated by apps.deals.engine (pydantic); a deal's credit lines record
     the version that produced them. Rows are never edited: a change is a new version."""
 
-    version = models.PositiveIntegerField(_("version"))
-    effective_from = models.DateField(_("effective from"))
-    name = models.CharField(_("name"), max_length=100)
     #: The preset it was made from ("education", …) or "" for a hand-written one.
     preset = models.CharField(_("preset"), max_length=30, blank=True)
-    rules = models.JSONField(_("rules"))
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name=_("created by"))
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    class Meta(TenantModel.Meta):
+    class Meta(RulesVersion.Meta):
         verbose_name = _("credit rule set")
         verbose_name_plural = _("credit rule sets")
-        ordering = ["-effective_from", "-version"]
-        constraints = [
-            *TenantModel.Meta.constraints,
-            models.UniqueConstraint(fields=["tenant", "version"], name="credit_rules_version"),
-            models.UniqueConstraint(fields=["tenant", "effective_from"],
-                                    name="credit_rules_one_per_day"),
-        ]
-
-    def __str__(self) -> str:
-        return f"v{self.version} {self.name}"
+        constraints = version_constraints("credit_rules")
 
 
 class Contract(TenantModel):

@@ -14,8 +14,6 @@ import datetime as dt
 import json
 import logging
 import re
-from collections import OrderedDict
-from threading import Lock
 
 import pydantic
 from django.conf import settings
@@ -25,7 +23,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record, diff
-from apps.core.versioning import version_create, version_draft
+from apps.core.versioning import (
+    ParsedCache,
+    version_create,
+    version_detail,
+    version_draft,
+    versions_overview,
+)
 from apps.ownership.selectors import tenant_today
 from apps.tenancy.context import current_tenant_id, tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -198,31 +202,7 @@ def rule_set_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.d
 
 # --------------------------------------------------------------------------- reading rules
 
-class _ParsedCache:
-    """Parsed rule sets by (row id, version): rows are never edited, so entries never go stale.
-    Bounded (least recently used out); shared by the threads of the process."""
-
-    def __init__(self, size: int = 512):
-        self.size = size
-        self.data: OrderedDict = OrderedDict()
-        self.lock = Lock()
-
-    def get(self, key):
-        with self.lock:
-            value = self.data.get(key)
-            if value is not None:
-                self.data.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self.lock:
-            self.data[key] = value
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-
-_CACHE = _ParsedCache()
+_CACHE = ParsedCache()
 _PRESET_RULES: dict[str, RuleSet] = {}
 
 
@@ -289,32 +269,17 @@ def rule_set_in_force_pk(tenant: Tenant, day: dt.date | None = None) -> int | No
 
 
 def rule_sets_overview(tenant: Tenant, today: dt.date | None = None) -> dict:
-    """What the rule sets page shows: the version in force (or the preset used instead), the
-    scheduled versions and every version, newest first."""
-    today = today or tenant_today(tenant)
-    with tenant_context(tenant):
-        rows = list(CreditRuleSet.objects.select_related("created_by")
-                    .order_by("-effective_from", "-version"))
-    current = next((r for r in rows if r.effective_from <= today), None)
-    scheduled = sorted((r for r in rows if r.effective_from > today),
-                       key=lambda r: r.effective_from)
-    fallback_preset = preset_for_industry(tenant.industry)
-    rules = parsed_rules(current) if current is not None else None
-    if rules is None:
-        rules = preset_rules(fallback_preset)
-    return {"today": today, "current": current, "scheduled": scheduled, "history": rows,
-            "rules": rules, "described": describe_rules(rules),
-            "fallback_preset": fallback_preset,
-            "fallback_preset_name": PRESET_NAMES[fallback_preset]}
+    """What the rule sets page shows (apps.core.versioning.versions_overview)."""
+    fallback = preset_for_industry(tenant.industry)
+    return versions_overview(tenant=tenant, model=CreditRuleSet, today=today or tenant_today(tenant),
+                             parse=parsed_rules, preset_rules=preset_rules,
+                             fallback_preset=fallback, preset_name=PRESET_NAMES[fallback],
+                             describe=describe_rules)
 
 
 def rule_set_detail(row: CreditRuleSet) -> dict:
-    """A version made readable: its rules per kind as sentences (None when the stored data is
-    not valid), and the JSON as stored."""
-    parsed = parsed_rules(row)
-    return {"row": row, "rules": parsed,
-            "described": describe_rules(parsed) if parsed is not None else None,
-            "json": json.dumps(row.rules, ensure_ascii=False, indent=2)}
+    """A version made readable: its rules per kind as sentences and the JSON as stored."""
+    return version_detail(row, parse=parsed_rules, describe=describe_rules)
 
 
 def preset_json(preset: str) -> str:

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.models import RulesVersion, version_constraints
 from apps.customers.models import Customer
 from apps.deals.models import Deal, Refund
 from apps.tenancy.models import Staff, TenantModel
@@ -85,29 +86,14 @@ class ReferralCard(TenantModel):
                                 name="referral_card_referrer_idx")]
 
 
-class RewardPolicy(TenantModel):
+class RewardPolicy(RulesVersion):
     """A version of the tenant's referrer reward policy (data validated by
     apps.referrals.rewards), effective from a day; never edited."""
 
-    version = models.PositiveIntegerField(_("version"))
-    effective_from = models.DateField(_("effective from"))
-    name = models.CharField(_("name"), max_length=100)
-    rules = models.JSONField(_("rules"))
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name=_("created by"))
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-
-    class Meta(TenantModel.Meta):
+    class Meta(RulesVersion.Meta):
         verbose_name = _("reward policy")
         verbose_name_plural = _("reward policies")
-        ordering = ["-effective_from", "-version"]
-        constraints = [
-            *TenantModel.Meta.constraints,
-            models.UniqueConstraint(fields=["tenant", "version"], name="reward_policy_version"),
-            models.UniqueConstraint(fields=["tenant", "effective_from"],
-                                    name="reward_policy_one_per_day"),
-        ]
+        constraints = version_constraints("reward_policy")
 
 
 class Referral(TenantModel):

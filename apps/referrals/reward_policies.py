@@ -20,7 +20,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
-from apps.core.versioning import version_create, version_draft
+from apps.core.versioning import (
+    version_create,
+    version_detail,
+    version_draft,
+    versions_overview,
+)
 from apps.ownership.selectors import tenant_today
 from apps.tenancy.context import current_tenant_id, tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -134,32 +139,17 @@ def reward_policy_for(tenant: Tenant, day: dt.date | None = None
 
 
 def reward_policies_overview(tenant: Tenant, today: dt.date | None = None) -> dict:
-    """What the list page shows: the version in force (or the preset used instead), the
-    scheduled versions and every version, newest first."""
-    today = today or tenant_today(tenant)
-    with tenant_context(tenant):
-        rows = list(RewardPolicy.objects.select_related("created_by")
-                    .order_by("-effective_from", "-version"))
-    current = next((r for r in rows if r.effective_from <= today), None)
-    scheduled = sorted((r for r in rows if r.effective_from > today),
-                       key=lambda r: r.effective_from)
-    fallback_preset = preset_for_industry(tenant.industry)
-    rules = parsed_policy(current) if current is not None else None
-    if rules is None:
-        rules = preset_reward_rules(fallback_preset)
-    return {"today": today, "current": current, "scheduled": scheduled, "history": rows,
-            "rules": rules, "described": describe_reward_rules(rules),
-            "fallback_preset": fallback_preset,
-            "fallback_preset_name": PRESET_NAMES[fallback_preset]}
+    """What the list page shows (apps.core.versioning.versions_overview)."""
+    fallback = preset_for_industry(tenant.industry)
+    return versions_overview(tenant=tenant, model=RewardPolicy, today=today or tenant_today(tenant),
+                             parse=parsed_policy, preset_rules=preset_reward_rules,
+                             fallback_preset=fallback, preset_name=PRESET_NAMES[fallback],
+                             describe=describe_reward_rules)
 
 
 def reward_policy_detail(row: RewardPolicy) -> dict:
-    """A version made readable: its parts as sentences (None when the stored data is not
-    valid), and the JSON as stored."""
-    parsed = parsed_policy(row)
-    return {"row": row, "rules": parsed,
-            "described": describe_reward_rules(parsed) if parsed is not None else None,
-            "json": json.dumps(row.rules, ensure_ascii=False, indent=2)}
+    """A version made readable: its parts as sentences and the JSON as stored."""
+    return version_detail(row, parse=parsed_policy, describe=describe_reward_rules)
 
 
 def preset_json(preset: str) -> str:
