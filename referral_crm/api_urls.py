@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("apps.deals.api_urls")),
     path("", include("apps.renewals.api_urls")),
     path("", include("apps.referrals.api_urls")),
+    path("", include("apps.commissions.api_urls")),
 ]

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.deals",
     "apps.renewals",
     "apps.referrals",
+    "apps.commissions",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenancy.fan_out",
         "schedule": crontab(day_of_month=1, hour=3, minute=10),
         "args": ["referrals.record_honour_awards"],
+    },
+    # Commissions: last month is calculated on the tenant's calculation day (default the 1st).
+    "daily-commission-calculation": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=4, minute=0),
+        "args": ["commissions.calculate_due"],
     },
 }
 

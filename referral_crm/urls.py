@@ -17,6 +17,7 @@ urlpatterns = [
     path("deals/", include("apps.deals.urls")),
     path("renewals/", include("apps.renewals.urls")),
     path("referrals/", include("apps.referrals.urls")),
+    path("commissions/", include("apps.commissions.urls")),
     # The public page of a referral card (no login): /r/<tenant slug>/<code>/.
     path("r/", include("apps.referrals.urls_public")),
 ]

@@ -53,7 +53,11 @@ class Isolation:
                 "referrer": data.referrer.pk, "card": data.card.pk, "referral": data.referral.pk,
                 "reward_policy": data.reward_policy.pk, "points_item": data.points_item.pk,
                 "redemption": data.redemption.pk, "points_entry": data.points_entry.pk,
-                "reward_line": data.reward_line.pk, "honour_award": data.honour_award.pk}
+                "reward_line": data.reward_line.pk, "honour_award": data.honour_award.pk,
+                "commission_rules": data.commission_rules.pk,
+                "commission_settings": data.commission_settings.pk,
+                "settlement": data.settlement.pk, "team_approval": data.team_approval.pk,
+                "commission_line": data.commission_line.pk, "penalty": data.penalty.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids

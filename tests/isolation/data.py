@@ -120,7 +120,39 @@ def populate(world) -> TenantData:
     _populate_ownership(world, data)
     _populate_deals(world, data)
     _populate_referrals(world, data)
+    _populate_commissions(world, data)
     return data
+
+
+def _populate_commissions(world, data: TenantData) -> None:
+    """One row of every commissions model (issue 6), made directly."""
+    from apps.commissions.models import (
+        CommissionLine,
+        CommissionRuleSet,
+        CommissionSettings,
+        PenaltyEvent,
+        Settlement,
+        TeamApproval,
+    )
+
+    tenant, slug = world.tenant, world.tenant.slug
+    with tenant_context(tenant):
+        data.commission_rules = CommissionRuleSet.objects.create(
+            tenant=tenant, version=1, effective_from=datetime.date(2026, 1, 1),
+            name=f"SECRET-COMMISSION-RULES-{slug}", rules={"rules": []})
+        data.commission_settings = CommissionSettings.objects.create(tenant=tenant)
+        data.settlement = Settlement.objects.create(tenant=tenant,
+                                                    month=datetime.date(2026, 1, 1))
+        data.team_approval = TeamApproval.objects.create(
+            tenant=tenant, settlement=data.settlement, team=world.team1,
+            approved_by=world.manager, note=f"SECRET-APPROVAL-{slug}")
+        data.commission_line = CommissionLine.objects.create(
+            tenant=tenant, settlement=data.settlement, staff=world.sales, team=world.team1,
+            kind="rate", result=123, deal=data.deal, ref=f"deal:{data.deal.pk}",
+            explanation=f"SECRET-COMMISSION-LINE-{slug}")
+        data.penalty = PenaltyEvent.objects.create(
+            tenant=tenant, staff=world.sales, code="missed_follow_up",
+            occurred_on=datetime.date(2026, 1, 5), note=f"SECRET-PENALTY-{slug}")
 
 
 def _populate_referrals(world, data: TenantData) -> None:

@@ -52,6 +52,11 @@ TOKEN_KINDS = {
     "points": "points_entry",
     "lines": "reward_line", "reward-lines": "reward_line",
     "awards": "honour_award",
+    # Issue 6: commissions.
+    "rule-versions": "commission_rules", "commission-rules": "commission_rules",
+    "settlements": "settlement", "settlement": "settlement",
+    "commission-lines": "commission_line", "team-approvals": "team_approval",
+    "penalties": "penalty", "penalty": "penalty",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
@@ -70,6 +75,10 @@ MODEL_KINDS = {
     "referrals.PointsItem": "points_item", "referrals.PointsRedemption": "redemption",
     "referrals.PointsEntry": "points_entry", "referrals.RewardLine": "reward_line",
     "referrals.HonourAward": "honour_award",
+    "commissions.CommissionRuleSet": "commission_rules",
+    "commissions.CommissionSettings": "commission_settings",
+    "commissions.Settlement": "settlement", "commissions.TeamApproval": "team_approval",
+    "commissions.CommissionLine": "commission_line", "commissions.PenaltyEvent": "penalty",
 }
 
 
