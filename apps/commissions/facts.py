@@ -110,27 +110,27 @@ def month_inputs(tenant: Tenant, month: dt.date) -> MonthFacts:
         deal_id__in=late_deal_ids)
     deal_fields = ("deal_id", "deal__kind", "deal__amount", "deal__signed_on",
                    "deal__days_since_contract_start")
-    credit_rows = list(
-        DealCredit.objects.filter(deal_ids_q, refund__isnull=True)
-        .values_list("pk", "staff_id", "staff__team_id", "role_code", *deal_fields, "amount",
-                     "percent", "confiscated")
-        .order_by("deal__signed_on", "deal_id", "pk"))
-    credited = {(row[4], row[1], row[3]) for row in credit_rows}   # (deal, staff, role)
-    participant_rows = list(
-        DealParticipant.objects.filter(deal_ids_q)
-        .values_list("pk", "staff_id", "staff__team_id", "role__code", *deal_fields)
-        .order_by("deal__signed_on", "deal_id", "pk"))
     credits: list[engine.CreditEvent] = []
+    # Streamed (a million rows must not be held twice: as tuples and as events).
     for (pk, staff_id, team_id, role, deal_id, kind, amount, signed_on, days, credit,
-         percent, confiscated) in credit_rows:
+         percent, confiscated) in (
+            DealCredit.objects.filter(deal_ids_q, refund__isnull=True)
+            .values_list("pk", "staff_id", "staff__team_id", "role_code", *deal_fields,
+                         "amount", "percent", "confiscated")
+            .order_by("deal__signed_on", "deal_id", "pk").iterator(chunk_size=20_000)):
         credits.append(engine.CreditEvent(
             ref=f"credit:{pk}", staff_id=staff_id, team_id=team_id, role=role or "",
             deal_id=deal_id, deal_kind=kind, deal_amount=amount, credited=credit,
             percent=percent, signed_on=signed_on, days_since_start=days,
             confiscated=confiscated))
-    for pk, staff_id, team_id, role, deal_id, kind, amount, signed_on, days in participant_rows:
-        if (deal_id, staff_id, role) in credited:
-            continue
+    # Participants without a credit line of their own (deal, person, role) take part with 0.
+    uncredited = DealParticipant.objects.filter(deal_ids_q).exclude(Exists(
+        DealCredit.objects.filter(deal_id=OuterRef("deal_id"), staff_id=OuterRef("staff_id"),
+                                  role_code=OuterRef("role__code"), refund__isnull=True)))
+    for pk, staff_id, team_id, role, deal_id, kind, amount, signed_on, days in (
+            uncredited.values_list("pk", "staff_id", "staff__team_id", "role__code",
+                                   *deal_fields).order_by("deal__signed_on", "deal_id", "pk")
+            .iterator(chunk_size=20_000)):
         credits.append(engine.CreditEvent(
             ref=f"participant:{pk}", staff_id=staff_id, team_id=team_id, role=role,
             deal_id=deal_id, deal_kind=kind, deal_amount=amount, credited=Decimal("0.00"),

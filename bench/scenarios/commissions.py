@@ -1,8 +1,18 @@
-"""Commissions (issue 6): the finance workbook of a 100 000-line month.
+"""Commissions (issue 6): the monthly settlement of 1 000 000 commission events, against a
+per-line ORM loop, and the finance workbook of a 100 000-line month.
 
-(The monthly settlement metrics — settlement_1m_s, settlement_vs_orm_ratio — are added by the
-lead in the marked places below: their data, measuring function, TARGETS and run().)
-
+* settlement: 500 000 deals of SETTLE_MONTH in the tenant, two participants each with a credit
+  line (1 000 000 credit events; kinds cycled: new, renewal with days since the contract start
+  on both sides of day 45, referral, expansion; amounts over every band), loaded set-based once
+  and reused; a rule set (flat rate by band, the home preset's fixed table, the renewal pool,
+  bonuses, ranking, retention, penalty, a cap on every earned kind) in force.
+  `settlements.settlement_calculate` runs in a FRESH child process: **settlement_1m_s** is its
+  wall time (facts, engine, delete of the previous run's lines, COPY + INSERT … SELECT, commit),
+  **settlement_1m_peak_mb** the child's resident-set growth during the call. The stored lines
+  are checked against the returned totals and must name every credit event once.
+* settlement_vs_orm_ratio: the straightforward way on the first ORM_SLICE credit lines — per
+  line fetch the deal, the person and the participant's role, compute in Python, create the line
+  — timed per event and divided by the settlement's time per event.
 * Data (its own tenant, slug TENANT_SLUG, independent of the base bench data): STAFF sales
   staff in TEAMS teams (created through the services once) and one calculated settlement of
   EXPORT_MONTH with EXPORT_LINES `CommissionLine` rows, loaded set-based with INSERT ...
