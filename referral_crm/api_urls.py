@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("apps.renewals.api_urls")),
     path("", include("apps.referrals.api_urls")),
     path("", include("apps.commissions.api_urls")),
+    path("", include("apps.vip.api_urls")),
 ]

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.renewals",
     "apps.referrals",
     "apps.commissions",
+    "apps.vip",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +177,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenancy.fan_out",
         "schedule": crontab(hour=4, minute=0),
         "args": ["commissions.calculate_due"],
+    },
+    # VIP: a tier scheme version that takes effect today re-evaluates every customer.
+    "daily-vip-recompute": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=0, minute=15),
+        "args": ["vip.recompute_due"],
     },
 }
 

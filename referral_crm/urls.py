@@ -18,6 +18,7 @@ urlpatterns = [
     path("renewals/", include("apps.renewals.urls")),
     path("referrals/", include("apps.referrals.urls")),
     path("commissions/", include("apps.commissions.urls")),
+    path("vip/", include("apps.vip.urls")),
     # The public page of a referral card (no login): /r/<tenant slug>/<code>/.
     path("r/", include("apps.referrals.urls_public")),
 ]

@@ -22,6 +22,7 @@ from apps.referrals.summaries import customer_referrals_summary
 from apps.tenancy.models import Staff, Team
 from apps.tenancy.roles import Role
 from apps.tenancy.views_base import TenantObjectMixin
+from apps.vip.selectors import customer_vip_summary
 
 from . import services
 from .forms import CustomerForm, RelationForm
@@ -47,10 +48,13 @@ ACTION_LABELS = {
     "customer.relation_remove": gettext_lazy("Relation removed"),
     # customer_owner_set writes "customer.owner.<reason>".
     **{f"customer.owner.{reason.value}": reason.label for reason in OwnershipChange.Reason},
+    "vip.tier.set": gettext_lazy("Tier set by hand"),
+    "vip.tier.review_keep": gettext_lazy("Tier review closed, tier kept"),
 }
 
 #: Audit keys that are not fields of Customer.
-HISTORY_FIELD_LABELS = {"related": gettext_lazy("related customer"), "kind": gettext_lazy("relation")}
+HISTORY_FIELD_LABELS = {"related": gettext_lazy("related customer"), "kind": gettext_lazy("relation"),
+                        "tier": gettext_lazy("VIP tier")}
 CHOICE_FIELDS = {"gender": dict(Customer.Gender.choices), "source": dict(Customer.Source.choices),
                  "grade": dict(Customer.Grade.choices), "kind": dict(CustomerRelation.Kind.choices)}
 
@@ -225,7 +229,8 @@ class DetailPageMixin(CustomerMixin):
                    "relation_form": relation_form, "history": _history_rows(history, staff, visible_ids),
                    "can_edit": can_edit, "ownership": ownership_summary(customer, staff),
                    "deals_summary": customer_deals_summary(customer, staff),
-                   "referrals_summary": customer_referrals_summary(customer, staff)}
+                   "referrals_summary": customer_referrals_summary(customer, staff),
+                   "vip_summary": customer_vip_summary(customer, staff)}
         return render(self.request, "customers/detail.html", context, status=status)
 
 

@@ -36,6 +36,7 @@ from apps.ownership.services import contact_record
 from apps.referrals.lifecycle import referral_after_deal, referral_after_refund
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
+from apps.vip.services import vip_after_deal, vip_after_refund
 
 from . import engine
 from .contracts import contract_create_for_deal, renewal_check
@@ -403,6 +404,8 @@ def deal_create(*, tenant: Tenant, actor: Staff | None, customer: Customer, kind
         # The referral hook: a first deal converts the customer's referral, a later one earns
         # the referrer's override.
         referral_after_deal(deal)
+        # The VIP hook: the buyer's tier (and the referrer customer's, for a conversion).
+        vip_after_deal(deal)
         _cache_related(deal, "participants", participant_rows)
         _cache_related(deal, "credits", credits)
         _cache_related(deal, "refunds", [])
@@ -539,6 +542,7 @@ def after_refund(refund: Refund) -> list[DealCredit]:
     negative credit lines."""
     reversals = credit_reverse(refund)
     referral_after_refund(refund)
+    vip_after_refund(refund)
     return reversals
 
 

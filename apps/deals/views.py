@@ -29,6 +29,7 @@ from apps.ownership.selectors import tenant_today
 from apps.tenancy.models import Staff, Team
 from apps.tenancy.roles import Role
 from apps.tenancy.views_base import TenantObjectMixin
+from apps.vip.selectors import deal_vip_summary
 
 from . import services
 from .forms import DealForm, NotesForm, RefundForm, participant_formset
@@ -295,6 +296,7 @@ class DealDetailView(DealMixin, View):
             "remaining": remaining(deal),
             "notes_form": notes_form if may_edit_notes else None,
             "history": _history(deal),
+            "vip": deal_vip_summary(deal, staff),
         }
         return render(self.request, "deals/detail.html", context, status=status)
 

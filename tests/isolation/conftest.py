@@ -57,7 +57,10 @@ class Isolation:
                 "commission_rules": data.commission_rules.pk,
                 "commission_settings": data.commission_settings.pk,
                 "settlement": data.settlement.pk, "team_approval": data.team_approval.pk,
-                "commission_line": data.commission_line.pk, "penalty": data.penalty.pk}
+                "commission_line": data.commission_line.pk, "penalty": data.penalty.pk,
+                "tier_scheme": data.tier_scheme.pk, "customer_tier": data.customer_tier.pk,
+                "tier_change": data.tier_change.pk, "vip_card": data.vip_card.pk,
+                "voucher": data.voucher.pk, "gift": data.gift.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids

@@ -73,7 +73,9 @@ class TenantData:
         slug = self.world.tenant.slug
         out += [f"SECRET-{kind}-{slug}" for kind in ("POLICY", "VISIT", "CLAIM", "NOTICE",
                                                      "RULES", "C", "D", "DEAL", "REFUND",
-                                                     "REFERRED", "REFERRAL", "REWARDS", "ITEM")]
+                                                     "REFERRED", "REFERRAL", "REWARDS", "ITEM",
+                                                     "TIERS", "REVIEW", "TIER-CHANGE", "VIP",
+                                                     "VOUCHER", "GIFT")]
         out.append(f"secret-{slug}.png")
         return out
 
@@ -121,6 +123,7 @@ def populate(world) -> TenantData:
     _populate_deals(world, data)
     _populate_referrals(world, data)
     _populate_commissions(world, data)
+    _populate_vip(world, data)
     return data
 
 
@@ -153,6 +156,44 @@ def _populate_commissions(world, data: TenantData) -> None:
         data.penalty = PenaltyEvent.objects.create(
             tenant=tenant, staff=world.sales, code="missed_follow_up",
             occurred_on=datetime.date(2026, 1, 5), note=f"SECRET-PENALTY-{slug}")
+
+
+def _populate_vip(world, data: TenantData) -> None:
+    """One row of every VIP model (issue 7), made directly."""
+    from django.utils import timezone
+
+    from apps.vip.models import (
+        CustomerTier,
+        GiftGiven,
+        TierChange,
+        TierScheme,
+        VipCard,
+        VoucherUse,
+    )
+    from apps.vip.tiers import PRESETS
+
+    tenant, customer, slug = world.tenant, data.customers[0], world.tenant.slug
+    day = datetime.date(2026, 1, 1)
+    with tenant_context(tenant):
+        data.tier_scheme = TierScheme.objects.create(
+            tenant=tenant, version=1, effective_from=day, name=f"SECRET-TIERS-{slug}",
+            rules=PRESETS["default"])
+        data.customer_tier = CustomerTier.objects.create(
+            tenant=tenant, customer=customer, tier="gold", tier_order=2, computed_order=2,
+            contract_total=60000, since=timezone.now(), review=True,
+            review_reason=f"SECRET-REVIEW-{slug}")
+        data.tier_change = TierChange.objects.create(
+            tenant=tenant, customer=customer, team=world.team1, kind=TierChange.Kind.UPGRADE,
+            from_tier="silver", to_tier="gold", reason=f"SECRET-TIER-CHANGE-{slug}")
+        data.vip_card = VipCard.objects.create(
+            tenant=tenant, number=f"SECRET-VIP-{slug}"[:30], customer=customer, tier="gold",
+            kind=VipCard.Kind.FIRST, team=world.team1, issued_on=day, issued_by=world.admin)
+        data.voucher = VoucherUse.objects.create(
+            tenant=tenant, customer=customer, deal=data.deal, amount=100, tier="gold",
+            period_start=day, note=f"SECRET-VOUCHER-{slug}")
+        data.gift = GiftGiven.objects.create(
+            tenant=tenant, customer=customer, tier="gold", referral=data.referral,
+            description=f"SECRET-GIFT-{slug}", given_on=day)
 
 
 def _populate_referrals(world, data: TenantData) -> None:

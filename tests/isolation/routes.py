@@ -57,6 +57,10 @@ TOKEN_KINDS = {
     "settlements": "settlement", "settlement": "settlement",
     "commission-lines": "commission_line", "team-approvals": "team_approval",
     "penalties": "penalty", "penalty": "penalty",
+    # Issue 7: VIP tiers and cards.
+    "tier-schemes": "tier_scheme", "tier_schemes": "tier_scheme",
+    "tier-changes": "tier_change", "vip-cards": "vip_card", "vip_cards": "vip_card",
+    "vouchers": "voucher", "voucher": "voucher", "gifts": "gift", "gift": "gift",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
@@ -79,6 +83,9 @@ MODEL_KINDS = {
     "commissions.CommissionSettings": "commission_settings",
     "commissions.Settlement": "settlement", "commissions.TeamApproval": "team_approval",
     "commissions.CommissionLine": "commission_line", "commissions.PenaltyEvent": "penalty",
+    "vip.TierScheme": "tier_scheme", "vip.CustomerTier": "customer_tier",
+    "vip.TierChange": "tier_change", "vip.VipCard": "vip_card", "vip.VoucherUse": "voucher",
+    "vip.GiftGiven": "gift",
 }
 
 

@@ -152,6 +152,7 @@ class Command(BaseCommand):
             self._ownership_story(tenant, customers, sales, rng)
         self._deals_story(tenant, customers, sales, rng)
         self._referrals_story(tenant, customers, staff, gen)
+        self._vip_story(tenant, staff)
         return len(staff), len(customers), len(pairs)
 
     @staticmethod
@@ -227,6 +228,26 @@ class Command(BaseCommand):
                 waiting = gen.customer(member.owner)
                 lifecycle.referral_log(tenant=tenant, actor=member.owner, referrer=referrer,
                                        name=waiting["name"], phone=waiting["phone"])
+
+    @staticmethod
+    def _vip_story(tenant, staff) -> None:
+        """Buyers got their tier from the deals above; customer service hands cards to all but
+        two of them (who stay on the 发卡 list), and one card is lost and reissued."""
+        from apps.vip import cards
+        from apps.vip.models import CustomerTier
+
+        desk = next((s for s in staff.values() if Role.CUSTOMER_SERVICE in s.roles), None)
+        if desk is None:
+            return
+        with tenant_context(tenant):
+            rows = list(CustomerTier.objects.select_related("customer").order_by("pk"))
+        issued = []
+        for row in rows[:-2]:
+            issued.append(cards.card_issue(tenant=tenant, actor=desk, customer=row.customer,
+                                           number=cards.next_card_number(tenant)))
+        if issued:
+            cards.card_reissue(tenant=tenant, actor=desk, card=issued[0],
+                               number=cards.next_card_number(tenant), note="客户来电挂失。")
 
     @staticmethod
     def _ownership_story(tenant, customers, sales, rng: random.Random) -> None:

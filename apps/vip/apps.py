@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VipConfig(AppConfig):
+    name = "apps.vip"
+    label = "vip"
+    verbose_name = _("VIP tiers and cards")
