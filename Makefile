@@ -14,8 +14,12 @@ $(VENV)/.installed: requirements.txt
 run: $(VENV)/.installed
 	$(PY) scripts/dev.py run
 
+# Two test processes (pytest-xdist; each its own test database and Redis database), a file at a
+# time on one of them: the isolation matrix builds its data once per module.
+TEST_ARGS ?= -n 2 --dist loadfile
+
 test: $(VENV)/.installed
-	$(PY) scripts/dev.py test
+	$(PY) scripts/dev.py test $(TEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) scripts/dev.py bench

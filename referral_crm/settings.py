@@ -1,7 +1,8 @@
 """Settings, all read from the environment (see README "Configuration")."""
 
+import os
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import environ
 from celery.schedules import crontab
@@ -116,6 +117,21 @@ def _redis_db(url: str) -> int:
     if parsed.scheme == "unix":
         return int(parse_qs(parsed.query).get("db", ["0"])[0])
     return int((parsed.path or "/0").strip("/") or 0)
+
+
+def _with_redis_db(url: str, db: int) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme == "unix":
+        query = {**parse_qs(parsed.query), "db": [str(db)]}
+        return f"unix://{parsed.path}?{urlencode(query, doseq=True)}"
+    return parsed._replace(path=f"/{db}").geturl()
+
+
+# Parallel test processes (pytest-xdist workers gw0, gw1, ...) each get their own test database
+# (pytest-django) and their own Redis database after the suite's: every test clears the cache.
+if TESTING and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+    REDIS_URL = _with_redis_db(REDIS_URL, _redis_db(REDIS_URL) + 1
+                               + int(os.environ["PYTEST_XDIST_WORKER"][2:]))
 
 
 def _celery_broker(url: str) -> str:

@@ -90,9 +90,12 @@ def api_client_for():
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb):
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb,
+                    django_db_modify_db_settings):
     """Set up `owner` too: pytest-django only sets up the aliases tests use (`default`), and
-    `default` mirrors `owner`, so without this the suite runs on the dev database."""
+    `default` mirrors `owner`, so without this the suite runs on the dev database. Under
+    pytest-xdist each worker gets its own database (django_db_modify_db_settings adds _gw0,
+    _gw1, ... to the name)."""
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():

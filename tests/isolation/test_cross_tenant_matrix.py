@@ -98,6 +98,26 @@ def test_discovery_finds_the_object_routes():
     assert len(CASES) == len(ROUTES) * len(METHODS) * len(ROLES) > 0
 
 
+def test_the_snapshot_sees_any_change_of_a_row(iso, world_a):
+    """The check every case ends with: a changed value, a new row or a changed user is seen;
+    a notification read by its own recipient is not a change."""
+    from apps.customers.models import Customer
+    from apps.notifications.models import Notification
+    from apps.tenancy.models import User
+
+    from .data import snapshot
+
+    with tenant_context(world_a.tenant):
+        Notification.objects.filter(pk=iso.a.notification.pk).update(read_at=iso.a.deal.created_at)
+    assert snapshot(world_a) == iso.before
+    with tenant_context(world_a.tenant):
+        Customer.objects.filter(pk=iso.a.customer.pk).update(name="改过")
+        User.objects.filter(pk=world_a.sales.user_id).update(first_name="changed")
+    after = snapshot(world_a)
+    changed = {k for k in iso.before if iso.before[k] != after[k]}
+    assert changed == {"customers.Customer", "tenancy.User"}
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.label)
 def test_route_kwargs_are_understood(route):
     unknown = [p for p, k in zip(route.params, route.object_kinds, strict=True) if k is None]
