@@ -403,9 +403,9 @@ def deal_create(*, tenant: Tenant, actor: Staff | None, customer: Customer, kind
                        for c in credits]})
         # The referral hook: a first deal converts the customer's referral, a later one earns
         # the referrer's override.
-        referral_after_deal(deal)
+        converted = referral_after_deal(deal)
         # The VIP hook: the buyer's tier (and the referrer customer's, for a conversion).
-        vip_after_deal(deal)
+        vip_after_deal(deal, converted=converted)
         _cache_related(deal, "participants", participant_rows)
         _cache_related(deal, "credits", credits)
         _cache_related(deal, "refunds", [])

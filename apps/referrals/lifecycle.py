@@ -622,9 +622,10 @@ def _open_referral_for(customer: Customer) -> Referral | None:
     return referral
 
 
-def referral_after_deal(deal: Deal) -> None:
+def referral_after_deal(deal: Deal) -> Referral | None:
     """THE referral hook of a new deal (apps.deals.services.deal_create calls it inside its
-    transaction, in the tenant's context).
+    transaction, in the tenant's context). Returns the referral this deal converted (its
+    referrer loaded), None otherwise.
 
     * The customer's first deal converts their referral: a `verified` one directly, a
       `registered` one after the eligibility check (verified by the system, or rejected with
@@ -637,11 +638,11 @@ def referral_after_deal(deal: Deal) -> None:
     customer = deal.customer
     referral = _open_referral_for(customer)
     if referral is None:
-        return
+        return None
     first = not Deal.objects.filter(customer=customer).exclude(pk=deal.pk).exists()
     if referral.status in Referral.OPEN_STATUSES:
         if not first and referral.status == S.VERIFIED:
-            return
+            return None
         if referral.status == S.REGISTERED:
             # Also on a later deal: a customer who bought before is rejected (existing customer).
             rules = reward_policy_for(tenant)[1]
@@ -659,12 +660,13 @@ def referral_after_deal(deal: Deal) -> None:
                 audit_record(tenant=tenant, actor=None, action="referral.reject",
                              target=referral, changes={"status": [S.REGISTERED, S.REJECTED],
                                                        "reason": problem[0], "deal": deal.pk})
-                return
+                return None
             _verify(tenant, referral, None)
         _convert(tenant, referral, deal)
-        return
+        return referral
     if referral.status in Referral.SUCCESS_STATUSES and referral.deal_id != deal.pk:
         _override(tenant, referral, deal)
+    return None
 
 
 def _override(tenant: Tenant, referral: Referral, deal: Deal) -> None:

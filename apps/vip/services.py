@@ -9,9 +9,9 @@ by hand, reviews, and the hooks the deals module calls.
   a review flag when the facts drop below the tier (never a downgrade), or nothing. Each change
   is a `TierChange` row. The customer's tier row is locked for the decision (concurrent deals of
   the same customer are serialised).
-* `vip_after_deal(deal)` / `vip_after_refund(refund)`: the hooks of apps.deals.services (deal
-  entry and refunds): the deal's customer, and the referrer customer of a referral the deal
-  converted or the refund reversed.
+* `vip_after_deal(deal, converted=)` / `vip_after_refund(refund)`: the hooks of
+  apps.deals.services (deal entry and refunds): the deal's customer, and the referrer customer
+  of the referral the deal converted (as the referral hook returned it) or the refund reversed.
 * `tier_set` (a manager of the customer's team or an administrator, with a reason) and
   `tier_review_keep` (close a review keeping the tier, with a reason).
 """
@@ -79,21 +79,46 @@ def scheme_for(tenant: Tenant, day: dt.date | None = None) -> tuple[int, TierRul
     return (0, _DEFAULT) if row is None else (row.version, _rules_of(row))
 
 
-def customer_facts(customer: Customer) -> tuple[bool, Decimal, int]:
-    """(has bought, contract total net of refunds, successful referrals as a referrer), in one
-    query."""
+def _facts(customer: Customer, day: dt.date | None = None) -> tuple[int, Decimal, int, int]:
+    """(deals, contract total net of refunds, successful referrals as a referrer, the scheme
+    version in force on `day` or None) in one query (deal entry pays for every query)."""
     deals = Deal.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
     referrals = (Referral.objects.filter(referrer__kind=Referrer.Kind.CUSTOMER,
                                          referrer__customer=OuterRef("pk"),
                                          status__in=Referral.SUCCESS_STATUSES)
                  .order_by().values("referrer__customer"))
-    row = Customer.objects.filter(pk=customer.pk).annotate(
-        vip_deals=Subquery(deals.annotate(n=Count("pk")).values("n")),
-        vip_total=Subquery(deals.annotate(t=Sum(F("amount") - F("refunded_amount"))).values("t")),
-        vip_referrals=Subquery(referrals.annotate(n=Count("pk")).values("n")),
-    ).values_list("vip_deals", "vip_total", "vip_referrals").first()
-    n, total, referrals = row or (0, None, 0)
-    return bool(n), total or Decimal("0.00"), referrals or 0
+    annotations = {
+        "vip_deals": Subquery(deals.annotate(n=Count("pk")).values("n")),
+        "vip_total": Subquery(deals.annotate(t=Sum(F("amount") - F("refunded_amount")))
+                              .values("t")),
+        "vip_referrals": Subquery(referrals.annotate(n=Count("pk")).values("n")),
+    }
+    if day is not None:
+        annotations["vip_scheme"] = Subquery(
+            TierScheme.objects.filter(effective_from__lte=day)
+            .order_by("-effective_from", "-version").values("version")[:1])
+    row = (Customer.objects.filter(pk=customer.pk).annotate(**annotations)
+           .values_list(*annotations).first())
+    n, total, referrals, *version = row or (0, None, 0, None)
+    return n or 0, total or Decimal("0.00"), referrals or 0, (version or [None])[0] or 0
+
+
+def customer_facts(customer: Customer) -> tuple[bool, Decimal, int]:
+    """(has bought, contract total net of refunds, successful referrals as a referrer), in one
+    query."""
+    n, total, referrals, _version = _facts(customer)
+    return bool(n), total, referrals
+
+
+def _scheme_of_version(tenant: Tenant, version: int) -> TierRules:
+    """The rules of a version number found in force (parsed once per process)."""
+    if version == 0:
+        return _DEFAULT
+    with _parsed_lock:
+        found = _parsed.get((tenant.pk, version))
+    if found is None:
+        found = _rules_of(TierScheme.objects.get(version=version))
+    return found
 
 
 def _locked_row(tenant: Tenant, customer: Customer) -> CustomerTier | None:
@@ -141,15 +166,19 @@ def _review_reason(rules: TierRules, row: CustomerTier, computed: int) -> str:
 
 @transaction.atomic(savepoint=False)
 def tier_evaluate(*, tenant: Tenant, customer: Customer, cause: str = "",
-                  actor: Staff | None = None) -> CustomerTier | None:
+                  actor: Staff | None = None, deal: Deal | None = None) -> CustomerTier | None:
     """Re-evaluate `customer`'s tier now (see the module docstring). Returns the tier row (None
-    for someone who never bought). Called inside deal entry, so it keeps to a few round trips:
-    the facts, the scheme, the locked row, then one write (and a history row on a change)."""
+    for someone who never bought). Called inside deal entry (`deal`: the deal being entered),
+    so it keeps to a few round trips: the facts with the scheme version, the locked row (not
+    for a first deal), then one write (and a history row on a change)."""
     with in_tenant(tenant):
-        bought, total, referrals = customer_facts(customer)
-        version, rules = scheme_for(tenant)
-        computed = tier_order_for(rules, bought=bought, total=total, referrals=referrals)
-        row = _locked_row(tenant, customer)
+        deals, total, referrals, version = _facts(customer, tenant_today(tenant))
+        rules = _scheme_of_version(tenant, version)
+        computed = tier_order_for(rules, bought=deals > 0, total=total, referrals=referrals)
+        # The only deal of the customer is the one being entered in this transaction: nobody
+        # can have evaluated them yet (two first deals at once meet at the INSERT below).
+        first_deal = deal is not None and deal.customer_id == customer.pk and deals == 1
+        row = None if first_deal else _locked_row(tenant, customer)
         if row is None:
             if computed == 0:
                 return None
@@ -191,15 +220,16 @@ def tier_evaluate(*, tenant: Tenant, customer: Customer, cause: str = "",
         return row
 
 
-def vip_after_deal(deal: Deal) -> None:
+def vip_after_deal(deal: Deal, *, converted: Referral | None) -> None:
     """The hook of deal entry (apps.deals.services.deal_create, inside its transaction, after
-    the referral hook): the buyer, and the referrer customer whose referral this deal
-    converted."""
+    the referral hook): the buyer, and the referrer customer of the referral this deal
+    `converted` (what apps.referrals.lifecycle.referral_after_deal returned)."""
     tenant = deal.tenant
-    tier_evaluate(tenant=tenant, customer=deal.customer, cause=f"deal:{deal.pk}")
-    for referral in _customer_referrals_of(deal):
-        tier_evaluate(tenant=tenant, customer=referral.referrer.customer,
-                      cause=f"referral:{referral.pk}")
+    tier_evaluate(tenant=tenant, customer=deal.customer, cause=f"deal:{deal.pk}", deal=deal)
+    if (converted is not None and converted.referrer.kind == Referrer.Kind.CUSTOMER
+            and converted.referrer.customer_id is not None):
+        tier_evaluate(tenant=tenant, customer=converted.referrer.customer,
+                      cause=f"referral:{converted.pk}")
 
 
 def vip_after_refund(refund: Refund) -> None:

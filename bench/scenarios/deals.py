@@ -211,9 +211,9 @@ SELECT array(SELECT id FROM d), array(SELECT DISTINCT customer_id FROM d),
 
 def deals_undo(bt: data.BenchTenant, n: int) -> dict[str, int]:
     """Delete, set-based in the tenant's transaction, every deal the scenario wrote (contract
-    number starting with CONTRACT_PREFIX) with its participants, credits, refunds, contracts
-    and their audit rows; recompute the touched customers' ownership columns as the bench load
-    left them (`bench.data._fill_ownership`). Returns the counts deleted."""
+    number starting with CONTRACT_PREFIX) with its participants, credits, refunds, contracts,
+    the tiers it gave and their audit rows; recompute the touched customers' ownership columns
+    as the bench load left them (`bench.data._fill_ownership`). Returns the counts deleted."""
     prefix = CONTRACT_PREFIX.replace("_", r"\_").replace("%", r"\%") + "%"
     with tenant_context(bt.tenant), connection.cursor() as cur:
         cur.execute(DEALS_UNDO_SQL, {"prefix": prefix})
@@ -239,6 +239,12 @@ def deals_undo(bt: data.BenchTenant, n: int) -> dict[str, int]:
                     ids)
         out["audit"] = cur.rowcount
         if customer_ids:
+            # The VIP hook's rows (apps.vip.services.tier_evaluate): the bench data has no
+            # tiers, so every tier row of these customers came from the scenario's deals.
+            cur.execute("DELETE FROM vip_tierchange WHERE customer_id = ANY(%s)", [customer_ids])
+            cur.execute("DELETE FROM vip_customertier WHERE customer_id = ANY(%s)",
+                        [customer_ids])
+            out["tiers"] = cur.rowcount
             data._fill_ownership(cur, bt, n, only=customer_ids)
     return out
 
