@@ -308,6 +308,20 @@ def test_concurrent_redemptions_cannot_overspend(edu):
         assert VoucherUse.objects.aggregate(t=Sum("amount"))["t"] == D("300.00")
 
 
+@committed
+def test_two_first_deals_of_a_customer_at_once_give_one_tier_and_its_upgrade(edu):
+    """Deal entry skips the lock query for a customer's first deal: two first deals at the same
+    moment still give one tier row, and the second evaluation sees both deals."""
+    w = edu.world
+    customer = CustomerFactory(tenant=edu.tenant, actor=w.sales)
+    results = run_together(lambda: make_deal(edu, customer=customer, amount="30000.00"),
+                           lambda: make_deal(edu, customer=customer, amount="30000.00"))
+    assert [kind for kind, _ in results] == ["ok", "ok"], results
+    row = tier_row(w, customer)
+    assert (row.tier, row.contract_total) == ("gold", D("60000.00"))
+    assert changes(w, customer) == [("initial", "", "silver"), ("upgrade", "silver", "gold")]
+
+
 # --------------------------------------------------------------------------- gifts
 
 
