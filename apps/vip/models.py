@@ -43,7 +43,9 @@ class CustomerTier(TenantModel):
 
     Re-evaluating every customer rewrites many rows at once (apps.vip.recompute), so the table
     keeps only the indexes its readers use: the tenant and customer foreign keys have none of
-    their own (the unique (tenant, customer) and (tenant, tier_order) indexes lead with them)."""
+    their own. The unique (customer, tenant) index leads with the customer so the foreign key
+    check of a deleted customer is an index lookup, not a scan of every tier row; the
+    (tenant, tier_order) index serves the tenant's."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+",
                                verbose_name=_("tenant"), editable=False, db_index=False)
@@ -67,7 +69,7 @@ class CustomerTier(TenantModel):
         verbose_name_plural = _("customer tiers")
         constraints = [
             *TenantModel.Meta.constraints,
-            models.UniqueConstraint(fields=["tenant", "customer"], name="vip_tier_one_per_customer"),
+            models.UniqueConstraint(fields=["customer", "tenant"], name="vip_tier_one_per_customer"),
         ]
         indexes = [
             models.Index(fields=["tenant", "tier_order"], name="vip_tier_order_idx"),
@@ -80,10 +82,11 @@ class TierChange(TenantModel):
     """Tier history (append-only): who, when, why, from what facts.
 
     A re-evaluation inserts a history row per change in bulk, so the table keeps the two
-    indexes its readers use ((tenant, customer, created_at) for a customer's history,
-    (tenant, created_at) for the card statistics) and no index per foreign key; the tenant is
-    pinned by the row-level security policy and the team is copied from the customer row, so
-    neither has a database foreign key (`on_delete=PROTECT` still guards the ORM)."""
+    indexes its readers use — (customer, tenant, created_at) for a customer's history and the
+    foreign key check of a deleted customer, (tenant, created_at) for the card statistics —
+    and no index per foreign key; the tenant is pinned by the row-level security policy and
+    the team is copied from the customer row, so neither has a database foreign key
+    (`on_delete=PROTECT` still guards the ORM)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+",
                                verbose_name=_("tenant"), editable=False, db_index=False,
@@ -121,7 +124,7 @@ class TierChange(TenantModel):
         verbose_name_plural = _("tier changes")
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["tenant", "customer", "created_at"], name="vip_change_customer"),
+            models.Index(fields=["customer", "tenant", "created_at"], name="vip_change_customer"),
             models.Index(fields=["tenant", "created_at"], name="vip_change_time"),
         ]
 
