@@ -56,12 +56,14 @@ class CustomerGenerator:
                 self.phones.add(value)
                 return normalize_phone(value)
 
-    def resident_id(self, gender: str) -> str:
-        """A valid, unique resident ID. A region code is only valid for births after it was
-        created (440305 Nanshan: 1983 on), which `normalize_id_number` checks: draw again."""
+    def resident_id(self, gender: str, birth: dt.date | None = None) -> str:
+        """A valid, unique resident ID (of `birth` when given). A region code is only valid for
+        births after it was created (440305 Nanshan: 1983 on), which `normalize_id_number`
+        checks: draw again."""
         rng = self.rng
+        fixed = birth
         while True:
-            birth = dt.date(1958, 1, 1) + dt.timedelta(days=rng.randrange(16_000))  # 1958-2001
+            birth = fixed or dt.date(1958, 1, 1) + dt.timedelta(days=rng.randrange(16_000))
             seq = rng.randrange(500) * 2 + (1 if gender == "M" else 0)
             value = make_resident_id(rng.choice(self.spec["id_regions"]), birth, seq)
             try:
@@ -192,16 +194,21 @@ class Command(BaseCommand):
 
         people = list(staff.values())
         manager = next((s for s in people if Role.MANAGER in s.roles), None)
+        admin = next((s for s in people if Role.ADMIN in s.roles), None)
         finance = next((s for s in people if Role.FINANCE in s.roles), None)
         role = "consultant" if tenant.industry == Tenant.Industry.EDUCATION else "closer"
         with tenant_context(tenant):
+            # Buyers with an owner; those who gave no ID number give one now (a referral member
+            # needs it): which generated customers have one depends on the day's draws.
             members = list(type(customers[0]).objects.select_related("owner")
                            .filter(deals__isnull=False, owner__isnull=False)
-                           .exclude(id_number="").distinct().order_by("pk")[:3])
+                           .distinct().order_by("-id_number", "pk")[:3])
         today = timezone.localdate()
         for n, member in enumerate(members):
+            id_number = member.id_number or gen.resident_id(member.gender or "F",
+                                                            member.birthday)
             referrer = referrers.referrer_register_customer(
-                tenant=tenant, actor=manager, customer=member, id_number=member.id_number)
+                tenant=tenant, actor=admin or manager, customer=member, id_number=id_number)
             card = referrers.card_issue(tenant=tenant, actor=member.owner, referrer=referrer)
             friend = gen.customer(member.owner)
             logged = lifecycle.referral_log(tenant=tenant, actor=member.owner, referrer=referrer,
