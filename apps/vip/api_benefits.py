@@ -48,7 +48,6 @@ from .selectors import (
     describe_changes,
     review_queue,
     tier_history,
-    tier_names,
     visible_gifts,
     visible_vouchers,
 )
@@ -330,7 +329,7 @@ class CustomerTierChangesAPIView(CustomerAPIMixin, GenericAPIView):
         customer = self.get_object()
         _version, rules = services.scheme_for(self.tenant)
         page = self.paginate_queryset(tier_history(customer))
-        rows = describe_changes(page, tier_names(rules))
+        rows = describe_changes(page, rules.names())
         return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
@@ -346,7 +345,7 @@ class ReviewListAPIView(TenantAPIMixin, GenericAPIView):
         if not can_see_reviews(self.staff):
             raise PermissionDenied
         _version, rules = services.scheme_for(self.tenant)
-        names = tier_names(rules)
+        names = rules.names()
         rows = (review_queue(self.staff).select_related("customer")
                 .order_by("updated_at", "id"))
         page = self.paginate_queryset(rows)
@@ -357,6 +356,14 @@ class ReviewListAPIView(TenantAPIMixin, GenericAPIView):
 
 
 # --------------------------------------------------------------------------- vouchers
+
+
+def _visible_customer(staff, pk: int):
+    """The customer `pk` if `staff` may see it; else the field error an unknown id gets."""
+    customer = visible_customers(staff).filter(pk=pk).first()
+    if customer is None:
+        raise drf_error(DjangoValidationError({"customer": [_("Unknown customer.")]}))
+    return customer
 
 
 class VoucherAPIMixin(TenantAPIMixin):
@@ -398,10 +405,7 @@ class VoucherListAPIView(VoucherAPIMixin, GenericAPIView):
         data = payload.validated_data
         customer = None
         if data.get("customer") is not None:
-            customer = visible_customers(self.staff).filter(pk=data["customer"]).first()
-            if customer is None:
-                raise drf_error(DjangoValidationError(
-                    {"customer": [_("Unknown customer.")]}))
+            customer = _visible_customer(self.staff, data["customer"])
         use = _service_call(lambda: benefits.voucher_redeem(
             tenant=self.tenant, actor=self.staff, deal=data["deal"], amount=data["amount"],
             note=data.get("note", ""), customer=customer))
@@ -451,9 +455,7 @@ class GiftListAPIView(GiftAPIMixin, GenericAPIView):
         payload = GiftCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        customer = visible_customers(self.staff).filter(pk=data["customer"]).first()
-        if customer is None:
-            raise drf_error(DjangoValidationError({"customer": [_("Unknown customer.")]}))
+        customer = _visible_customer(self.staff, data["customer"])
         gift = _service_call(lambda: benefits.gift_record(
             tenant=self.tenant, actor=self.staff, customer=customer,
             description=data.get("description", ""), value=data.get("value"),

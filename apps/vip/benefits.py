@@ -78,11 +78,6 @@ def may_give_gift(staff: Staff | None) -> bool:
     return staff is not None and staff.has_role(*GIFT_ROLES)
 
 
-def tier_of(rules: TierRules, row: CustomerTier) -> Tier:
-    """The scheme's tier of a stored row (by code; by order when the code left the scheme)."""
-    return rules.by_code(row.tier) or rules.by_order(row.tier_order)
-
-
 def period_text(period: str) -> str:
     return _(PERIOD_NAMES.get(period, period))
 
@@ -121,7 +116,7 @@ def voucher_state(*, tenant: Tenant, row: CustomerTier, day: dt.date,
                   scheme: tuple[int, TierRules] | None = None) -> VoucherState:
     """The voucher of the tier row `row` in the period holding `day` (call in the tenant)."""
     version, rules = scheme or scheme_for(tenant)
-    tier = tier_of(rules, row)
+    tier = rules.stored(row.tier, row.tier_order)
     start = voucher_period_start(rules.voucher_period, day)
     return VoucherState(tier=tier, allowance=tier.benefits.voucher.quantize(CENT),
                         period=rules.voucher_period,
@@ -271,7 +266,7 @@ def gift_record(*, tenant: Tenant, actor: Staff | None, customer: Customer, desc
             raise ValidationError({"customer": [_("%(name)s has no VIP tier yet: gifts are a "
                                                   "tier benefit.") % {"name": customer.name}]})
         _version, rules = scheme_for(tenant)
-        tier = tier_of(rules, row)
+        tier = rules.stored(row.tier, row.tier_order)
         errors: dict = {}
         description = (description or "").strip()
         defaulted = not description

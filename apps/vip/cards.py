@@ -112,8 +112,7 @@ def _require(actor: Staff | None, roles: tuple, message: str) -> None:
 
 def tier_names(tenant: Tenant) -> dict[str, str]:
     """{tier code: name} of the scheme in force (a code no longer in it shows as itself)."""
-    _version, rules = scheme_for(tenant)
-    return {tier.code: tier.name for tier in rules.tiers}
+    return scheme_for(tenant)[1].names()
 
 
 def tier_choices(tenant: Tenant) -> list[tuple[str, str]]:

@@ -102,7 +102,7 @@ def tier_scheme_create(*, tenant: Tenant, actor: Staff | None, effective_from: d
                      changes={"version": row.version, "effective_from": effective_from,
                               "name": draft.name, "preset": draft.preset},
                      reason=draft.note)
-        _CACHE.put((row.pk, row.version), parsed)
+        _CACHE.put((row.tenant_id, row.version), parsed)
         if start_recompute and effective_from == today:
             tenant_id, version, actor_id = tenant.pk, row.version, getattr(actor, "pk", None)
             transaction.on_commit(lambda: _start_after_commit(tenant_id, version, actor_id))
@@ -126,10 +126,15 @@ def tier_preset_rules(preset: str) -> TierRules:
     return _DEFAULT if preset == FALLBACK_PRESET else parse_tier_rules(PRESETS[preset])
 
 
+def tier_scheme_cached(tenant_id: int, version: int) -> TierRules | None:
+    """A version's rules if this process parsed them already (versions are never edited)."""
+    return _CACHE.get((tenant_id, version))
+
+
 def tier_scheme_parsed(row: TierScheme) -> TierRules | None:
-    """The row's rules parsed (cached per process), or None if the stored data is not valid
-    (only possible when written around tier_scheme_create)."""
-    key = (row.pk, row.version)
+    """The row's rules parsed (cached per process by tenant and version), or None if the
+    stored data is not valid (only possible when written around tier_scheme_create)."""
+    key = (row.tenant_id, row.version)
     parsed = _CACHE.get(key)
     if parsed is None:
         try:

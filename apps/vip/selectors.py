@@ -31,7 +31,7 @@ from apps.ownership.selectors import tenant_today
 from apps.referrals.models import Referral, Referrer
 from apps.tenancy.models import Staff, Tenant
 
-from .benefits import VoucherState, may_give_gift, may_redeem, period_text, tier_of
+from .benefits import VoucherState, may_give_gift, may_redeem, period_text
 from .models import CustomerTier, GiftGiven, TierChange, VipCard, VoucherUse
 from .services import may_set, scheme_for
 from .tiers import Care, Tier, TierRules, benefit_lines, care_of, voucher_period_start
@@ -92,10 +92,6 @@ def gifts_due_q(customer_ref) -> QuerySet:
 
 
 # --------------------------------------------------------------------------- names
-
-
-def tier_names(rules: TierRules) -> dict[str, str]:
-    return {t.code: t.name for t in rules.tiers}
 
 
 def cause_text(cause: str) -> str:
@@ -173,7 +169,7 @@ def _tier_row(customer_id: int, day: dt.date):
 
 
 def _state(rules: TierRules, version: int, row, day: dt.date) -> VoucherState:
-    tier = tier_of(rules, row)
+    tier = rules.stored(row.tier, row.tier_order)
     return VoucherState(tier=tier, allowance=tier.benefits.voucher.quantize(CENT),
                         period=rules.voucher_period,
                         period_start=voucher_period_start(rules.voucher_period, day),
@@ -201,7 +197,7 @@ def customer_vip_summary(customer: Customer, staff: Staff) -> dict:
     tier: Tier = state.tier
     gifts = list(GiftGiven.objects.filter(customer=customer).select_related("given_by")
                  .order_by("-given_on", "-id")[:GIFTS_ON_PAGE]) if row.gifts_given else []
-    history = describe_changes(tier_history(customer)[:HISTORY_ON_PAGE], tier_names(rules))
+    history = describe_changes(tier_history(customer)[:HISTORY_ON_PAGE], rules.names())
     out.update({
         "scheme_version": version,
         "tier": tier, "tier_name": tier.name, "grade": tier.grade, "order": row.tier_order,
@@ -232,7 +228,7 @@ def deal_vip_summary(deal: Deal, staff: Staff) -> dict:
     out = {"use": use, "can_redeem": False, "tier_name": "", "left": None}
     if use is not None:
         _version, rules = scheme_for(tenant)
-        out["tier_name"] = tier_names(rules).get(use.tier, use.tier)
+        out["tier_name"] = rules.name_of(use.tier)
         return out
     if not may_redeem(staff):
         return out
@@ -271,7 +267,7 @@ def care_for_customer(customer: Customer) -> Care | None:
     if row is None:
         return None
     _version, rules = scheme_for(customer.tenant)
-    return care_of(tier_of(rules, row))
+    return care_of(rules.stored(row.tier, row.tier_order))
 
 
 def customers_in_tier(tier: str) -> QuerySet:
@@ -284,4 +280,4 @@ def customers_in_tier(tier: str) -> QuerySet:
 __all__ = ["review_queue", "can_see_reviews", "tier_history", "visible_vouchers",
            "visible_gifts", "gifts_due_q", "customer_vip_summary", "deal_vip_summary",
            "care_plan", "care_for_customer", "customers_in_tier", "next_tier", "period_text",
-           "describe_changes", "tier_names", "cause_text"]
+           "describe_changes", "cause_text"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import nullcontext
 from decimal import Decimal
-from threading import Lock
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -39,26 +38,18 @@ from apps.tenancy.models import Staff, Tenant
 from apps.tenancy.roles import Role
 
 from .models import CustomerTier, TierChange, TierScheme
-from .tiers import PRESETS, TierRules, decide, parse_tier_rules, tier_order_for
+from .schemes import FALLBACK_PRESET, tier_preset_rules, tier_scheme_cached, tier_scheme_parsed
+from .tiers import TierRules, decide, tier_order_for
 
 #: Who may set a tier by hand or close a review (managers: customers of their team).
 SET_ROLES = (Role.ADMIN, Role.MANAGER)
 REASON_MAX = 300
 
-_parsed: dict[tuple[int, int], TierRules] = {}
-_parsed_lock = Lock()
-_DEFAULT = parse_tier_rules(PRESETS["default"])
-
-
 def _rules_of(row: TierScheme) -> TierRules:
-    key = (row.tenant_id, row.version)     # rows are never edited: parse once per process
-    with _parsed_lock:
-        found = _parsed.get(key)
-    if found is None:
-        found = parse_tier_rules(row.rules)
-        with _parsed_lock:
-            _parsed[key] = found
-    return found
+    rules = tier_scheme_parsed(row)
+    if rules is None:
+        raise ValueError(f"tier scheme {row.pk} holds rules that are not valid")
+    return rules
 
 
 def in_tenant(tenant: Tenant):
@@ -76,7 +67,7 @@ def scheme_for(tenant: Tenant, day: dt.date | None = None) -> tuple[int, TierRul
     with in_tenant(tenant):
         row = (TierScheme.objects.filter(effective_from__lte=day)
                .order_by("-effective_from", "-version").first())
-    return (0, _DEFAULT) if row is None else (row.version, _rules_of(row))
+    return (0, tier_preset_rules(FALLBACK_PRESET)) if row is None else (row.version, _rules_of(row))
 
 
 def _facts(customer: Customer, day: dt.date | None = None) -> tuple[int, Decimal, int, int]:
@@ -113,12 +104,9 @@ def customer_facts(customer: Customer) -> tuple[bool, Decimal, int]:
 def _scheme_of_version(tenant: Tenant, version: int) -> TierRules:
     """The rules of a version number found in force (parsed once per process)."""
     if version == 0:
-        return _DEFAULT
-    with _parsed_lock:
-        found = _parsed.get((tenant.pk, version))
-    if found is None:
-        found = _rules_of(TierScheme.objects.get(version=version))
-    return found
+        return tier_preset_rules(FALLBACK_PRESET)
+    return (tier_scheme_cached(tenant.pk, version)
+            or _rules_of(TierScheme.objects.get(version=version)))
 
 
 def _locked_row(tenant: Tenant, customer: Customer) -> CustomerTier | None:
@@ -157,7 +145,7 @@ def _history(tenant: Tenant, customer: Customer, kind: str, *, from_tier: str, t
 
 
 def _review_reason(rules: TierRules, row: CustomerTier, computed: int) -> str:
-    tier = rules.by_code(row.tier) or rules.by_order(row.tier_order)
+    tier = rules.stored(row.tier, row.tier_order)
     return _("The facts (contract total %(total)s, %(n)s successful referrals) now give "
              "“%(computed)s”, below the tier “%(tier)s”; tiers never go down by themselves.") % {
         "total": row.contract_total, "n": row.successful_referrals,

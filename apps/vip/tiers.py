@@ -142,6 +142,20 @@ class TierRules(BaseModel):
         order = self.order_of(code)
         return None if order is None else self.tiers[order - 1]
 
+    def stored(self, code: str, order: int) -> Tier:
+        """The tier a stored row names: by its code, or by its order when the code left the
+        scheme."""
+        return self.by_code(code) or self.by_order(order)
+
+    def names(self) -> dict[str, str]:
+        """{tier code: name}, lowest tier first."""
+        return {tier.code: tier.name for tier in self.tiers}
+
+    def name_of(self, code: str) -> str:
+        """The name of the tier `code` (a code no longer in the scheme shows as itself)."""
+        tier = self.by_code(code)
+        return tier.name if tier is not None else code
+
     def by_order(self, order: int) -> Tier:
         """The tier at `order` (clamped into the scheme: a stored order above the last tier of
         a smaller scheme reads as the last)."""

@@ -38,7 +38,6 @@ from .selectors import (
     describe_changes,
     review_queue,
     tier_history,
-    tier_names,
 )
 
 PAGE_SIZE = 25
@@ -103,8 +102,8 @@ class TierSetView(CustomerVipMixin, View):
             if not data.get("confirmed"):
                 return render(request, "vip/tier_set_confirm.html", {
                     "customer": customer, "row": row, "form": form,
-                    "from_name": tier_names(rules).get(row.tier, row.tier) if row else "",
-                    "to_name": tier_names(rules).get(data["tier"], data["tier"])})
+                    "from_name": rules.name_of(row.tier) if row else "",
+                    "to_name": rules.name_of(data["tier"])})
             try:
                 services.tier_set(tenant=self.tenant, actor=self.staff, customer=customer,
                                   tier=data["tier"], reason=data["reason"])
@@ -112,14 +111,14 @@ class TierSetView(CustomerVipMixin, View):
                 add_service_errors(form, exc)
             else:
                 messages.success(request, _("Tier set to “%(tier)s”.") % {
-                    "tier": tier_names(rules).get(data["tier"], data["tier"])})
+                    "tier": rules.name_of(data["tier"])})
                 return redirect(customer_vip_url(customer.pk))
         return self.render_form(customer, row, rules, form, status=400)
 
     def render_form(self, customer, row, rules, form, status=200):
         return render(self.request, "vip/tier_set.html", {
             "customer": customer, "row": row, "form": form,
-            "tier_name": tier_names(rules).get(row.tier, row.tier) if row else ""},
+            "tier_name": rules.name_of(row.tier) if row else ""},
             status=status)
 
 
@@ -156,7 +155,7 @@ class TierKeepView(CustomerVipMixin, View):
         _version, rules = services.scheme_for(self.tenant)
         return render(self.request, "vip/tier_keep.html", {
             "customer": customer, "row": row, "form": form,
-            "tier_name": tier_names(rules).get(row.tier, row.tier) if row else ""},
+            "tier_name": rules.name_of(row.tier) if row else ""},
             status=status)
 
 
@@ -165,7 +164,7 @@ class TierHistoryView(CustomerVipMixin, View):
         customer = self.get_customer(pk)
         _version, rules = services.scheme_for(self.tenant)
         page = _page(request, tier_history(customer))
-        page.object_list = describe_changes(page.object_list, tier_names(rules))
+        page.object_list = describe_changes(page.object_list, rules.names())
         return render(request, "vip/tier_history.html", {
             "customer": customer, "page_obj": page, "rows": page.object_list,
             "can_set": services.may_set(self.staff, customer)})
@@ -178,7 +177,7 @@ class ReviewListView(CustomerVipMixin, View):
         if not can_see_reviews(self.staff):
             raise PermissionDenied
         _version, rules = services.scheme_for(self.tenant)
-        names = tier_names(rules)
+        names = rules.names()
         rows = (review_queue(self.staff).select_related("customer", "customer__team",
                                                          "customer__owner")
                 .order_by("updated_at", "id"))
@@ -301,7 +300,7 @@ class GiftCreateView(CustomerVipMixin, View):
         if row is None:
             return None, None, []
         _version, rules = services.scheme_for(self.tenant)
-        tier = benefits.tier_of(rules, row)
+        tier = rules.stored(row.tier, row.tier_order)
         return row, tier, list(benefits.gifts_due(customer))
 
     def render_form(self, customer, row, tier, form, status=200):
