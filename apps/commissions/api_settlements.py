@@ -18,17 +18,15 @@ statements: apps.commissions.api_statements). A step out of order is a 400 with 
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from apps.core.filters import clean_filter_form
-from apps.customers.api import drf_error
+from apps.customers.api import drf_error, service_call
 from apps.customers.serializers import NamedRefSerializer
 from apps.tenancy.api import TenantAPIMixin
 from apps.tenancy.models import Team
@@ -191,14 +189,6 @@ def settlement_detail_data(staff, settlement: Settlement) -> Settlement:
     return settlement
 
 
-def _service_call(fn):
-    try:
-        return fn()
-    except DjangoValidationError as exc:
-        raise drf_error(exc) from None
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from None
-
 
 # --------------------------------------------------------------------------- views
 
@@ -243,7 +233,7 @@ class SettlementCalculateAPIView(SettlementAPIMixin, GenericAPIView):
     def post(self, request):
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        settlement = _service_call(lambda: settlements.settlement_calculate(
+        settlement = service_call(lambda: settlements.settlement_calculate(
             tenant=self.tenant, actor=self.staff, month=payload.validated_data["month"]))
         settlement = self.get_queryset().get(pk=settlement.pk)
         return Response(SettlementDetailSerializer(
@@ -272,7 +262,7 @@ class SettlementActionAPIView(SettlementAPIMixin, GenericAPIView):
             payload = self.get_serializer(data=request.data)
             payload.is_valid(raise_exception=True)
             data = payload.validated_data
-        _service_call(lambda: run_action(self.action, tenant=self.tenant, actor=self.staff,
+        service_call(lambda: run_action(self.action, tenant=self.tenant, actor=self.staff,
                                          settlement=settlement, team=data.get("team"),
                                          note=data.get("note", "")))
         settlement = self.get_queryset().get(pk=settlement.pk)

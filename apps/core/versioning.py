@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any
 
+import pydantic
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Model
@@ -133,6 +134,39 @@ def version_create(model: type[Model], *, tenant, effective_from: dt.date, **fie
         raise ValidationError({"effective_from": [day_taken_message(effective_from)]}) from None
 
 
+def rules_version_save(model: type[Model], *, tenant, actor, lock: int, today: dt.date,
+                       effective_from: dt.date | None, name: str, note: str, preset: str,
+                       presets: Mapping[str, Any], rules: Any, past_message: str, parse,
+                       describe_errors, cache: ParsedCache, action: str):
+    """The whole write of a JSON rules version whose data is a pydantic model (`parse(data)`
+    raises pydantic.ValidationError, `describe_errors(exc)` gives the messages for "rules"):
+    the common checks (version_draft), the rules, the row (version_create), the audit entry
+    and the parsed rules cached. Call inside the tenant's transaction; returns (row, parsed)."""
+    from apps.core.audit import audit_record
+
+    draft = version_draft(tenant=tenant, lock=lock, model=model, effective_from=effective_from,
+                          today=today, name=name, note=note, preset=preset, presets=presets,
+                          rules=rules, past_message=past_message)
+    errors = draft.errors
+    parsed = None
+    if draft.data is not None:
+        try:
+            parsed = parse(draft.data)
+        except pydantic.ValidationError as exc:
+            errors["rules"] = describe_errors(exc)
+    if errors:
+        raise ValidationError(errors)
+    row = version_create(model, tenant=tenant, effective_from=effective_from, name=draft.name,
+                         preset=draft.preset, rules=parsed.as_data(), note=draft.note,
+                         created_by=actor)
+    audit_record(tenant=tenant, actor=actor, action=action, target=row,
+                 changes={"version": row.version, "effective_from": effective_from,
+                          "name": draft.name, "preset": draft.preset},
+                 reason=draft.note)
+    cache.put((row.tenant_id, row.version), parsed)
+    return row, parsed
+
+
 class ParsedCache:
     """Parsed rule sets by (row id, version): rows are never edited, so entries never go stale.
     Bounded (least recently used out); shared by the threads of the process."""
@@ -155,6 +189,20 @@ class ParsedCache:
             self.data.move_to_end(key)
             while len(self.data) > self.size:
                 self.data.popitem(last=False)
+
+    def parsed(self, row, parse):
+        """The rules of a version row parsed (once per process: rows are never edited), or
+        None if its stored data is not valid (only possible when written around the
+        service)."""
+        key = (row.tenant_id, row.version)
+        value = self.get(key)
+        if value is None:
+            try:
+                value = parse(row.rules)
+            except pydantic.ValidationError:
+                return None
+            self.put(key, value)
+        return value
 
 
 def versions_overview(*, tenant, model: type[Model], today: dt.date, parse, preset_rules,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -9,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.tenancy.api import TenantModelViewSet
@@ -40,6 +41,17 @@ def drf_error(exc: DjangoValidationError, rename: dict | None = None) -> Validat
         key = "non_field_errors" if field == "__all__" else rename.get(field, field)
         out.setdefault(key, []).extend(messages)
     return ValidationError(out)
+
+
+def service_call(fn, rename: dict | None = None):
+    """`fn()` (a service call): its ValidationError as a 400 with the API's field names, its
+    PermissionDenied as a 403."""
+    try:
+        return fn()
+    except DjangoValidationError as exc:
+        raise drf_error(exc, rename) from None
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from None
 
 
 LIST_PARAMETERS = [

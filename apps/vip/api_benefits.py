@@ -22,7 +22,6 @@ A customer the caller may not see, or of another tenant, is a 404; a role that m
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -32,7 +31,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from apps.core.filters import clean_filter_form
-from apps.customers.api import drf_error
+from apps.customers.api import drf_error, service_call
 from apps.customers.models import Customer
 from apps.customers.selectors import visible_customers
 from apps.customers.serializers import NamedRefSerializer
@@ -57,14 +56,6 @@ CanRedeem = role_permission(*benefits.REDEEM_ROLES)
 CanGift = role_permission(*benefits.GIFT_ROLES)
 _MONEY = {"max_digits": 16, "decimal_places": 2}
 
-
-def _service_call(fn):
-    try:
-        return fn()
-    except DjangoValidationError as exc:
-        raise drf_error(exc) from None
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- serializers
@@ -296,7 +287,7 @@ class CustomerTierAPIView(CustomerAPIMixin, GenericAPIView):
         payload = TierSetSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        _service_call(lambda: services.tier_set(tenant=self.tenant, actor=self.staff,
+        service_call(lambda: services.tier_set(tenant=self.tenant, actor=self.staff,
                                                 customer=customer, tier=data["tier"],
                                                 reason=data.get("reason", "")))
         return Response(TierSummarySerializer(summary_data(customer, self.staff)).data)
@@ -313,7 +304,7 @@ class CustomerTierKeepAPIView(CustomerAPIMixin, GenericAPIView):
         customer = self.get_object()
         payload = ReasonSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        _service_call(lambda: services.tier_review_keep(
+        service_call(lambda: services.tier_review_keep(
             tenant=self.tenant, actor=self.staff, customer=customer,
             reason=payload.validated_data.get("reason", "")))
         return Response(TierSummarySerializer(summary_data(customer, self.staff)).data)
@@ -406,7 +397,7 @@ class VoucherListAPIView(VoucherAPIMixin, GenericAPIView):
         customer = None
         if data.get("customer") is not None:
             customer = _visible_customer(self.staff, data["customer"])
-        use = _service_call(lambda: benefits.voucher_redeem(
+        use = service_call(lambda: benefits.voucher_redeem(
             tenant=self.tenant, actor=self.staff, deal=data["deal"], amount=data["amount"],
             note=data.get("note", ""), customer=customer))
         use = self.get_queryset().get(pk=use.pk)
@@ -456,7 +447,7 @@ class GiftListAPIView(GiftAPIMixin, GenericAPIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         customer = _visible_customer(self.staff, data["customer"])
-        gift = _service_call(lambda: benefits.gift_record(
+        gift = service_call(lambda: benefits.gift_record(
             tenant=self.tenant, actor=self.staff, customer=customer,
             description=data.get("description", ""), value=data.get("value"),
             referral=data.get("referral"), given_on=data.get("given_on")))

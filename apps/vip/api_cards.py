@@ -17,19 +17,18 @@ another tenant's card is 404 whatever the method."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from apps.core.filters import clean_filter_form
-from apps.customers.api import drf_error
+from apps.customers.api import drf_error, service_call
 from apps.customers.selectors import visible_customers
 from apps.customers.serializers import NamedRefSerializer
 from apps.ownership.selectors import tenant_today
@@ -170,14 +169,6 @@ class CardStatsSerializer(serializers.Serializer):
 # --------------------------------------------------------------------------- helpers
 
 
-def _service_call(fn, rename: dict | None = None):
-    try:
-        return fn()
-    except DjangoValidationError as exc:
-        raise drf_error(exc, rename) from None
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from None
-
 
 def _filters(form_class, params) -> dict:
     try:
@@ -255,7 +246,7 @@ class CardListAPIView(CardAPIMixin, GenericAPIView):
         customer = visible_customers(self.staff).filter(pk=data["customer"]).first()
         if customer is None:
             raise ValidationError({"customer": [_("Unknown customer.")]})
-        card = _service_call(lambda: svc.card_issue(
+        card = service_call(lambda: svc.card_issue(
             tenant=self.tenant, actor=self.staff, customer=customer, number=data["number"],
             issued_on=data.get("issued_on"), note=data.get("note", "")))
         return self.detail_response(card, status.HTTP_201_CREATED)
@@ -283,7 +274,7 @@ class CardReissueAPIView(CardAPIMixin, GenericAPIView):
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        new = _service_call(lambda: svc.card_reissue(
+        new = service_call(lambda: svc.card_reissue(
             tenant=self.tenant, actor=self.staff, card=card, number=data["number"],
             note=data.get("note", "")))
         return self.detail_response(new, status.HTTP_201_CREATED)
@@ -300,7 +291,7 @@ class CardVoidAPIView(CardAPIMixin, GenericAPIView):
         card = self.get_object()
         payload = self.get_serializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        card = _service_call(lambda: svc.card_void(
+        card = service_call(lambda: svc.card_void(
             tenant=self.tenant, actor=self.staff, card=card,
             note=payload.validated_data["note"]))
         return self.detail_response(card)

@@ -18,18 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pydantic
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.audit import audit_record
 from apps.core.versioning import (
     ParsedCache,
-    version_create,
+    rules_version_save,
     version_detail,
-    version_draft,
     versions_overview,
 )
 from apps.ownership.selectors import tenant_today
@@ -63,14 +60,6 @@ def _require_admin(actor: Staff | None, message: str) -> None:
         raise PermissionDenied(message)
 
 
-def _validated(data, errors: dict) -> TierRules | None:
-    try:
-        return parse_tier_rules(data)
-    except pydantic.ValidationError as exc:
-        errors["rules"] = describe_tier_errors(exc)
-        return None
-
-
 @transaction.atomic
 def tier_scheme_create(*, tenant: Tenant, actor: Staff | None, effective_from: dt.date | None,
                        name: str, rules: dict | str | None = None, preset: str = "",
@@ -86,23 +75,14 @@ def tier_scheme_create(*, tenant: Tenant, actor: Staff | None, effective_from: d
     with tenant_context(tenant):
         _require_admin(actor, _("Only administrators may change the tier scheme."))
         today = tenant_today(tenant)
-        past = _("The scheme cannot take effect in the past: pick today or a later day.")
-        draft = version_draft(tenant=tenant, lock=LOCK_TIER_SCHEME, model=TierScheme,
-                              effective_from=effective_from, today=today, name=name,
-                              note=note, preset=preset, presets=PRESETS, rules=rules,
-                              past_message=past)
-        errors = draft.errors
-        parsed = _validated(draft.data, errors) if draft.data is not None else None
-        if errors:
-            raise ValidationError(errors)
-        row = version_create(TierScheme, tenant=tenant, effective_from=effective_from,
-                             name=draft.name, preset=draft.preset, rules=parsed.as_data(),
-                             note=draft.note, created_by=actor)
-        audit_record(tenant=tenant, actor=actor, action="vip.tier_scheme.create", target=row,
-                     changes={"version": row.version, "effective_from": effective_from,
-                              "name": draft.name, "preset": draft.preset},
-                     reason=draft.note)
-        _CACHE.put((row.tenant_id, row.version), parsed)
+        row, _parsed = rules_version_save(
+            TierScheme, tenant=tenant, actor=actor, lock=LOCK_TIER_SCHEME, today=today,
+            effective_from=effective_from, name=name, note=note, preset=preset,
+            presets=PRESETS, rules=rules,
+            past_message=_("The scheme cannot take effect in the past: pick today or a later "
+                           "day."),
+            parse=parse_tier_rules, describe_errors=describe_tier_errors, cache=_CACHE,
+            action="vip.tier_scheme.create")
         if start_recompute and effective_from == today:
             tenant_id, version, actor_id = tenant.pk, row.version, getattr(actor, "pk", None)
             transaction.on_commit(lambda: _start_after_commit(tenant_id, version, actor_id))
@@ -134,15 +114,7 @@ def tier_scheme_cached(tenant_id: int, version: int) -> TierRules | None:
 def tier_scheme_parsed(row: TierScheme) -> TierRules | None:
     """The row's rules parsed (cached per process by tenant and version), or None if the
     stored data is not valid (only possible when written around tier_scheme_create)."""
-    key = (row.tenant_id, row.version)
-    parsed = _CACHE.get(key)
-    if parsed is None:
-        try:
-            parsed = parse_tier_rules(row.rules)
-        except pydantic.ValidationError:
-            return None
-        _CACHE.put(key, parsed)
-    return parsed
+    return _CACHE.parsed(row, parse_tier_rules)
 
 
 def tier_schemes_overview(tenant: Tenant, today: dt.date | None = None) -> dict:
