@@ -17,6 +17,7 @@ class Notification(TenantModel):
         POOL = "pool", _("Public pool")
         WALK_IN = "walk_in", _("Walk-in")
         REFERRAL = "referral", _("Referral")
+        FOLLOW_UP = "follow_up", _("Follow-up")
         OTHER = "other", _("Other")
 
     recipient = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="notifications",
