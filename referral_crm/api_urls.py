@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("apps.referrals.api_urls")),
     path("", include("apps.commissions.api_urls")),
     path("", include("apps.vip.api_urls")),
+    path("", include("apps.followups.api_urls")),
 ]

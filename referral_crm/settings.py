@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.referrals",
     "apps.commissions",
     "apps.vip",
+    "apps.followups",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=15),
         "args": ["vip.recompute_due"],
     },
+    # Follow-ups: grades, then the next days' visits of every plan rule (idempotent).
+    "daily-followup-generation": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=1, minute=30),
+        "args": ["followups.generate"],
+    },
+    # Overdue follow-ups: remind the assignee, tell the manager, record the penalty (each once).
+    "hourly-followup-reminders": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(minute=20),
+        "args": ["followups.remind"],
+    },
 }
 
 # --------------------------------------------------------------------------- auth
@@ -299,8 +312,28 @@ SPECTACULAR_SETTINGS = {
         "ReferrerKindEnum": "apps.referrals.models.Referrer.Kind",
         "RelationKindEnum": "apps.customers.models.CustomerRelation.Kind",
         "PointsEntryKindEnum": "apps.referrals.models.PointsEntry.Kind",
+        # The presets of the tier schemes and the follow-up plans: both just "default".
+        "DefaultPresetEnum": [("default", "default")],
     },
 }
+
+# --------------------------------------------------------------------------- e-mail and SMS
+# Notifications (apps.notifications) also go out by e-mail and SMS; links in them start with
+# SITE_URL. Development prints both to the console; the tests keep them in memory.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="referral-crm@localhost")
+SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.sms.LocmemBackend" if TESTING
+                      else "apps.notifications.sms.ConsoleBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.jsonl"))
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
+SMS_SIGN = env.str("SMS_SIGN", default="")
 
 # --------------------------------------------------------------------------- security headers
 SECURE_CONTENT_TYPE_NOSNIFF = True

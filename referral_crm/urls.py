@@ -19,6 +19,7 @@ urlpatterns = [
     path("referrals/", include("apps.referrals.urls")),
     path("commissions/", include("apps.commissions.urls")),
     path("vip/", include("apps.vip.urls")),
+    path("followups/", include("apps.followups.urls")),
     # The public page of a referral card (no login): /r/<tenant slug>/<code>/.
     path("r/", include("apps.referrals.urls_public")),
 ]

@@ -29,3 +29,20 @@ def add_working_days(day: dt.date, count: int) -> dt.date:
         if is_working_day(current):
             remaining -= 1
     return current
+
+
+def is_public_holiday(day: dt.date) -> bool:
+    """A statutory public holiday (法定节假日: the Spring Festival or National Day week, …), not
+    an ordinary weekend; False for a year the package does not cover yet."""
+    try:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return False
+    return bool(on_holiday and name)
+
+
+def next_non_holiday(day: dt.date) -> dt.date:
+    """`day`, or the first day after it that is not a public holiday."""
+    while is_public_holiday(day):
+        day += dt.timedelta(days=1)
+    return day

@@ -16,6 +16,7 @@ from apps.core.forms import add_service_errors, narrow_people_and_teams, style_f
 from apps.core.identity import mask_id_number, mask_name, normalize_phone
 from apps.core.views import is_htmx
 from apps.deals.selectors import customer_deals_summary
+from apps.followups.views_tasks import customer_followups
 from apps.ownership.registration import can_register
 from apps.ownership.selectors import ownership_summary
 from apps.referrals.summaries import customer_referrals_summary
@@ -230,7 +231,8 @@ class DetailPageMixin(CustomerMixin):
                    "can_edit": can_edit, "ownership": ownership_summary(customer, staff),
                    "deals_summary": customer_deals_summary(customer, staff),
                    "referrals_summary": customer_referrals_summary(customer, staff),
-                   "vip_summary": customer_vip_summary(customer, staff)}
+                   "vip_summary": customer_vip_summary(customer, staff),
+                   "followups_summary": customer_followups(customer, staff)}
         return render(self.request, "customers/detail.html", context, status=status)
 
 

@@ -29,6 +29,7 @@ from apps.core.i18n import lazy_format
 from apps.customers.models import Customer
 from apps.customers.selectors import editable_customers
 from apps.disputes.selectors import credit_shares
+from apps.followups.services import followups_after_deal
 from apps.notifications.models import Notification
 from apps.notifications.services import notify
 from apps.ownership.selectors import local_midnight, tenant_today
@@ -406,6 +407,8 @@ def deal_create(*, tenant: Tenant, actor: Staff | None, customer: Customer, kind
         converted = referral_after_deal(deal)
         # The VIP hook: the buyer's tier (and the referrer customer's, for a conversion).
         vip_after_deal(deal, converted=converted)
+        # The follow-up hook: the after-sale visits at the plan's offsets.
+        followups_after_deal(deal)
         _cache_related(deal, "participants", participant_rows)
         _cache_related(deal, "credits", credits)
         _cache_related(deal, "refunds", [])

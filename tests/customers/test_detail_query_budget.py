@@ -86,9 +86,9 @@ def test_detail_page_query_budget(world_a, client_for, django_assert_max_num_que
     # changes of owner (both owners and the actor joined); deals: the customer's deals and
     # contracts the viewer may see; referrals: who referred the customer, the customer as a
     # referral member; vip: the tier row (none here: a customer with a tier adds the scheme,
-    # the vouchers and gifts and the card, apps.vip.selectors); the policy versions are
-    # cached + the unread badge.
-    with django_assert_max_num_queries(26):
+    # the vouchers and gifts and the card, apps.vip.selectors); follow-ups: the newest the
+    # viewer sees (assignee joined); the policy versions are cached + the unread badge.
+    with django_assert_max_num_queries(27):
         response = client.get(url)
     html = response.content.decode()
     section = html[html.index('id="ownership"'):html.index('id="relations"')]

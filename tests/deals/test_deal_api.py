@@ -70,8 +70,9 @@ def test_create_query_count_is_small_and_fixed(edu, api_client_for, django_asser
     client.post(URL, payload(e, contract_number="WARM"), format="json")  # session, roles
     data = payload(e, contract_number="API-2")
     # 43 before issue 7; the VIP hook adds three (apps.vip.services.tier_evaluate): the facts
-    # with the scheme version, the customer's tier row locked, its update.
-    with django_assert_max_num_queries(46):
+    # with the scheme version, the customer's tier row locked, its update; issue 8's follow-up
+    # hook two (apps.followups.services.followups_after_deal): the plan in force, one INSERT.
+    with django_assert_max_num_queries(48):
         res = client.post(URL, data, format="json")
     assert res.status_code == 201
 

@@ -57,6 +57,10 @@ class TenantData:
     points_item: object = None
     redemption: object = None
     points_entry: object = None
+    # Issue 8 (set by _populate_followups).
+    followup_plan: object = None
+    followup_done: object = None
+    followup: object = None
 
     @property
     def customer(self) -> Customer:
@@ -75,7 +79,8 @@ class TenantData:
                                                      "RULES", "C", "D", "DEAL", "REFUND",
                                                      "REFERRED", "REFERRAL", "REWARDS", "ITEM",
                                                      "TIERS", "REVIEW", "TIER-CHANGE", "VIP",
-                                                     "VOUCHER", "GIFT")]
+                                                     "VOUCHER", "GIFT", "PLAN", "RESULT",
+                                                     "FOLLOWUP")]
         out.append(f"secret-{slug}.png")
         return out
 
@@ -124,6 +129,7 @@ def populate(world) -> TenantData:
     _populate_referrals(world, data)
     _populate_commissions(world, data)
     _populate_vip(world, data)
+    _populate_followups(world, data)
     return data
 
 
@@ -194,6 +200,31 @@ def _populate_vip(world, data: TenantData) -> None:
         data.gift = GiftGiven.objects.create(
             tenant=tenant, customer=customer, tier="gold", referral=data.referral,
             description=f"SECRET-GIFT-{slug}", given_on=day)
+
+
+def _populate_followups(world, data: TenantData) -> None:
+    """One row of every follow-ups model (issue 8), made directly: an open task of the
+    salesperson (with a parent done task) and a plan version."""
+    from django.utils import timezone
+
+    from apps.followups.models import FollowUpPlan, FollowUpTask
+    from apps.followups.plans import PRESETS
+
+    tenant, customer, slug = world.tenant, data.customers[0], world.tenant.slug
+    now = timezone.now()
+    with tenant_context(tenant):
+        data.followup_plan = FollowUpPlan.objects.create(
+            tenant=tenant, version=1, effective_from=datetime.date(2026, 1, 1),
+            name=f"SECRET-PLAN-{slug}", rules=PRESETS["default"])
+        data.followup_done = FollowUpTask.objects.create(
+            tenant=tenant, customer=customer, assignee=world.sales, team=world.team1,
+            channel="phone", purpose="after_sale", due_at=now - datetime.timedelta(days=2),
+            status="done", result="reached", satisfaction=2, completed_at=now,
+            completed_by=world.sales, result_notes=f"SECRET-RESULT-{slug}")
+        data.followup = FollowUpTask.objects.create(
+            tenant=tenant, customer=customer, assignee=world.sales, team=world.team1,
+            channel="phone", purpose="complaint", due_at=now + datetime.timedelta(days=1),
+            parent=data.followup_done, title=f"SECRET-FOLLOWUP-{slug}")
 
 
 def _populate_referrals(world, data: TenantData) -> None:

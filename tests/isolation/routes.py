@@ -61,6 +61,9 @@ TOKEN_KINDS = {
     "tier-schemes": "tier_scheme", "tier_schemes": "tier_scheme",
     "tier-changes": "tier_change", "vip-cards": "vip_card", "vip_cards": "vip_card",
     "vouchers": "voucher", "voucher": "voucher", "gifts": "gift", "gift": "gift",
+    # Issue 8: follow-ups.
+    "followups": "followup", "tasks": "followup", "task": "followup",
+    "plans": "followup_plan", "plan": "followup_plan",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
@@ -86,6 +89,7 @@ MODEL_KINDS = {
     "vip.TierScheme": "tier_scheme", "vip.CustomerTier": "customer_tier",
     "vip.TierChange": "tier_change", "vip.VipCard": "vip_card", "vip.VoucherUse": "voucher",
     "vip.GiftGiven": "gift",
+    "followups.FollowUpPlan": "followup_plan", "followups.FollowUpTask": "followup",
 }
 
 

@@ -155,6 +155,7 @@ class Command(BaseCommand):
         self._deals_story(tenant, customers, sales, rng)
         self._referrals_story(tenant, customers, staff, gen)
         self._vip_story(tenant, staff)
+        self._followups_story(tenant, staff, rng)
         return len(staff), len(customers), len(pairs)
 
     @staticmethod
@@ -255,6 +256,42 @@ class Command(BaseCommand):
         if issued:
             cards.card_reissue(tenant=tenant, actor=desk, card=issued[0],
                                number=cards.next_card_number(tenant), note="客户来电挂失。")
+
+    @staticmethod
+    def _followups_story(tenant, staff, rng: random.Random) -> None:
+        """The daily generation makes the week's visits (grades, VIP care, birthdays,
+        renewals); a few after-sale visits were due last week: most were done (one customer
+        was unsatisfied, which opened a complaint), the others are overdue, so My day, the
+        reminders in the inbox and the team page have something to show."""
+        from apps.customers.models import Customer
+        from apps.followups import generation, reminders, services
+        from apps.followups.models import FollowUpTask
+
+        generation.generate(tenant)
+        now = timezone.now()
+        with tenant_context(tenant):
+            buyers = list(Customer.objects.filter(deals__isnull=False, owner__isnull=False)
+                          .select_related("owner").distinct().order_by("pk")[:6])
+        created = []
+        for i, customer in enumerate(buyers):
+            task = services.task_create(tenant=tenant, actor=None, customer=customer,
+                                        purpose="after_sale", channel="phone",
+                                        assignee=customer.owner)
+            due = now - dt.timedelta(days=7 - i, hours=rng.randint(0, 3))
+            with tenant_context(tenant):
+                # Backdating is what the demo needs; real tasks are due from now on.
+                FollowUpTask.objects.filter(pk=task.pk).update(
+                    due_at=due, created_at=now - dt.timedelta(days=10))
+            created.append((task, customer, due))
+        for i, (task, customer, due) in enumerate(created[:4]):
+            # Done an hour after it was due: on time, no penalty.
+            services.task_complete(tenant=tenant, actor=customer.owner, task=task,
+                                   now=due + dt.timedelta(hours=1),
+                                   result="reached", satisfaction=(5, 4, 2, 5)[i],
+                                   notes=("很满意，已推荐朋友来看。", "安装师傅很专业。",
+                                          "送货晚了两天，客户不太高兴。", "一切正常。")[i],
+                                   next_step="三个月后再回访" if i != 2 else "客服跟进投诉")
+        reminders.remind(tenant)
 
     @staticmethod
     def _ownership_story(tenant, customers, sales, rng: random.Random) -> None:
