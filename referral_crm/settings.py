@@ -207,10 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=30),
         "args": ["followups.generate"],
     },
-    # Overdue follow-ups: remind the assignee, tell the manager, record the penalty (each once).
+    # Overdue follow-ups: remind the assignee, tell the manager, record the penalty (each once),
+    # hourly in the working day (08:20–20:20): nobody gets an SMS about work at night.
     "hourly-followup-reminders": {
         "task": "tenancy.fan_out",
-        "schedule": crontab(minute=20),
+        "schedule": crontab(minute=20, hour="8-20"),
         "args": ["followups.remind"],
     },
 }

@@ -74,3 +74,10 @@ def test_reminder_job_reminds_once_in_its_tenant_only(world_a, world_b, eager):
     with world_b.context():
         assert not Notification.objects.filter(kind="follow_up").exists()
         assert FollowUpTask.objects.get().reminded_at is None
+
+
+def test_reminders_are_not_sent_at_night(settings):
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values()
+                 if e["args"] == ["followups.remind"])
+    assert entry["schedule"].hour == set(range(8, 21))
+    assert settings.CELERY_TIMEZONE == "Asia/Shanghai"
