@@ -177,7 +177,9 @@ def _load_customers(bt: BenchTenant, n: int) -> None:
     all_cols = ", ".join(COLUMNS + OWNERSHIP_COLUMNS)
     with tenant_context(bt.tenant):  # one transaction, app.tenant_id set
         with connection.cursor() as cur:
-            # Only this tenant's rows are visible; the bench writes no other dependent rows.
+            # Only this tenant's rows are visible; the bench writes no other dependent rows
+            # (follow-ups: only if the daily job ran on a bench tenant; they protect customers).
+            cur.execute("DELETE FROM followups_followuptask")
             cur.execute("DELETE FROM customers_ownershipchange")
             cur.execute("DELETE FROM customers_customerrelation")
             cur.execute("DELETE FROM customers_customer")

@@ -147,12 +147,14 @@ class FollowUpTask(TenantModel):
                          name="followup_assignee_open_idx"),
             models.Index(fields=["tenant", "assignee", "completed_at"],
                          condition=Q(status="done"), name="followup_assignee_done_idx"),
-            # Deleting a deal or a contract checks these protecting foreign keys: by index, not
-            # by scanning every task (only the tasks that name one are in the index).
+            # Deleting a deal, a contract or a task checks these protecting foreign keys: by
+            # index, not by scanning every task (only the tasks that name one are indexed).
             models.Index(fields=["deal"], condition=Q(deal__isnull=False),
                          name="followup_deal_idx"),
             models.Index(fields=["contract"], condition=Q(contract__isnull=False),
                          name="followup_contract_idx"),
+            models.Index(fields=["parent"], condition=Q(parent__isnull=False),
+                         name="followup_parent_idx"),
         ]
 
     def __str__(self) -> str:

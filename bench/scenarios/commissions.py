@@ -317,8 +317,8 @@ def _settlement_data(tenant: Tenant, log) -> None:
                     [SETTLE_MONTH, ORM_MONTH])
         cur.execute("DELETE FROM commissions_settlement WHERE month IN (%s, %s)",
                     [SETTLE_MONTH, ORM_MONTH])
-        for table in ("deals_dealcredit", "deals_dealparticipant", "deals_deal",
-                      "customers_customer"):
+        for table in ("deals_dealcredit", "deals_dealparticipant", "followups_followuptask",
+                      "deals_deal", "customers_customer"):
             cur.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
         cur.execute("CREATE TEMP TABLE bs_staff ON COMMIT DROP AS SELECT s.o::int - 1 AS idx, "
                     "s.id, st.team_id FROM unnest(%s::bigint[]) WITH ORDINALITY s(id, o) "

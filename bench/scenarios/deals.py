@@ -211,9 +211,10 @@ SELECT array(SELECT id FROM d), array(SELECT DISTINCT customer_id FROM d),
 
 def deals_undo(bt: data.BenchTenant, n: int) -> dict[str, int]:
     """Delete, set-based in the tenant's transaction, every deal the scenario wrote (contract
-    number starting with CONTRACT_PREFIX) with its participants, credits, refunds, contracts,
-    the tiers it gave and their audit rows; recompute the touched customers' ownership columns
-    as the bench load left them (`bench.data._fill_ownership`). Returns the counts deleted."""
+    number starting with CONTRACT_PREFIX) with its participants, credits, refunds, after-sale
+    follow-ups, contracts, the tiers it gave and their audit rows; recompute the touched
+    customers' ownership columns as the bench load left them (`bench.data._fill_ownership`).
+    Returns the counts deleted."""
     prefix = CONTRACT_PREFIX.replace("_", r"\_").replace("%", r"\%") + "%"
     with tenant_context(bt.tenant), connection.cursor() as cur:
         cur.execute(DEALS_UNDO_SQL, {"prefix": prefix})
@@ -231,6 +232,10 @@ def deals_undo(bt: data.BenchTenant, n: int) -> dict[str, int]:
         cur.execute("DELETE FROM deals_dealparticipant WHERE deal_id = ANY(%(deals)s)", ids)
         out["participants"] = cur.rowcount
         cur.execute("DELETE FROM deals_refund WHERE deal_id = ANY(%(deals)s)", ids)
+        # The follow-up hook's after-sale visits (apps.followups.services.followups_after_deal;
+        # FollowUpTask.deal protects the deal).
+        cur.execute("DELETE FROM followups_followuptask WHERE deal_id = ANY(%(deals)s)", ids)
+        out["followups"] = cur.rowcount
         cur.execute("DELETE FROM deals_deal WHERE id = ANY(%(deals)s)", ids)
         cur.execute("DELETE FROM deals_contract WHERE id = ANY(%(contracts)s)", ids)
         cur.execute("""DELETE FROM core_auditentry
@@ -408,7 +413,8 @@ def _api(ctx: BenchContext) -> dict[str, float]:
         undone = deals_undo(bt, n)
         t1 = time.perf_counter()
         data.vacuum(tables=("deals_deal", "deals_dealparticipant", "deals_dealcredit",
-                            "deals_contract", "core_auditentry", "customers_customer"))
+                            "deals_contract", "core_auditentry", "customers_customer",
+                            "followups_followuptask"))
         ctx.log(f"  clean-up: {undone} in {t1 - t0:.2f}s, vacuum (analyze) "
                 f"{time.perf_counter() - t1:.1f}s")
         with tenant_context(bt.tenant):

@@ -152,6 +152,7 @@ def _load(tenant: Tenant, staff_ids: list[int], log) -> None:
         cur.execute("DELETE FROM referrals_referralcard")
         cur.execute("DELETE FROM referrals_honouraward")
         cur.execute("DELETE FROM referrals_referrer")
+        cur.execute("DELETE FROM followups_followuptask")  # (they protect deals, customers)
         cur.execute("DELETE FROM deals_deal")
         cur.execute("DELETE FROM customers_customer")
         tid = tenant.pk

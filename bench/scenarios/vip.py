@@ -84,6 +84,7 @@ def _ensure_tenant(log) -> tuple[Tenant, list[int]]:
 def _load_customers(tenant: Tenant, teams: list[int], log) -> None:
     t0 = time.perf_counter()
     with tenant_context(tenant), connection.cursor() as cur:
+        cur.execute("DELETE FROM followups_followuptask")  # (they protect customers)
         cur.execute("DELETE FROM vip_tierchange")
         cur.execute("DELETE FROM vip_customertier")
         cur.execute("DELETE FROM vip_tierscheme")
