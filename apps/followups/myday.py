@@ -51,15 +51,14 @@ class MyDay:
     overdue: list[FollowUpTask]
     overdue_count: int
     today: list[FollowUpTask]
+    #: All of today's open follow-ups (the list shows the first LIST_LIMIT * 2).
+    today_count: int
     windows: list[Window]
     upcoming: list[FollowUpTask]
     done_today: int
     scripts: dict[str, str]
     facts: dict[int, CustomerFacts]
 
-    @property
-    def today_count(self) -> int:
-        return len(self.today)
 
 
 def day_bounds(tenant: Tenant, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -93,9 +92,15 @@ def customer_facts(customer_ids: set[int], tenant: Tenant) -> dict[int, Customer
     return facts
 
 
+#: What the page and the API show of a task and its customer (a day lists up to 150 tasks:
+#: loading every column cost a tenth of the request, `make bench`).
+DAY_FIELDS = ("id", "tenant_id", "customer_id", "assignee_id", "status", "purpose", "channel",
+              "due_at", "title", "attempt", "customer__id", "customer__name", "customer__phone")
+
+
 def _open(staff: Staff) -> QuerySet:
     return (FollowUpTask.objects.filter(assignee=staff, status=FollowUpTask.Status.OPEN)
-            .select_related("customer").order_by("due_at", "id"))
+            .select_related("customer").only(*DAY_FIELDS).order_by("due_at", "id"))
 
 
 def my_day(staff: Staff, *, tenant: Tenant | None = None,
@@ -113,6 +118,8 @@ def my_day(staff: Staff, *, tenant: Tenant | None = None,
         due_at__gte=start, due_at__lt=end + dt.timedelta(days=UPCOMING_DAYS))[:LIST_LIMIT * 2])
     today = [t for t in ahead if t.due_at < end]
     upcoming = [t for t in ahead if t.due_at >= end][:LIST_LIMIT]
+    today_count = (len(today) if len(ahead) < LIST_LIMIT * 2 or upcoming
+                   else _open(staff).filter(due_at__gte=start, due_at__lt=end).count())
     done_today = FollowUpTask.objects.filter(
         assignee=staff, status=FollowUpTask.Status.DONE, completed_at__gte=start,
         completed_at__lt=end).count()
@@ -125,6 +132,7 @@ def my_day(staff: Staff, *, tenant: Tenant | None = None,
         groups.append(other)
     shown = overdue + today + upcoming
     return MyDay(day=day, now=now, overdue=overdue, overdue_count=overdue_count, today=today,
+                 today_count=today_count,
                  windows=groups, upcoming=upcoming, done_today=done_today,
                  scripts={p: plan.script(p) for p in {t.purpose for t in shown}},
                  facts=customer_facts({t.customer_id for t in shown}, tenant))

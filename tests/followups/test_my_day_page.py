@@ -185,3 +185,25 @@ def test_my_day_query_budget(world_a, client_for, django_assert_max_num_queries)
         response, large = measure(client, URL)
     assert len(small) == len(large)
     assert len(task_ids(text(response))) == 24
+
+
+def test_a_day_longer_than_the_page_counts_all_and_links_to_the_list(world_a, client_for):
+    """More of today's follow-ups than the page lists (LIST_LIMIT * 2): the count is all of
+    them, the page says how many it shows and links to the full list of the day."""
+    from apps.followups.myday import LIST_LIMIT
+
+    w = world_a
+    today = tenant_today(w.tenant)
+    customer = CustomerFactory(tenant=w.tenant, actor=w.sales)
+    total = LIST_LIMIT * 2 + 3
+    with w.context():
+        FollowUpTask.objects.bulk_create([
+            FollowUpTask(tenant=w.tenant, customer=customer, assignee=w.sales, team=w.team1,
+                         channel="phone", purpose="periodic", due_at=at(w, today, i % 2))
+            for i in range(total)])
+    page = text(client_for(w.sales).get(URL))
+    assert count(page, "today") == total
+    assert len(task_ids(page)) == LIST_LIMIT * 2
+    assert zh("The first %(shown)s of %(total)s are shown here; the list has them all.",
+              shown=LIST_LIMIT * 2, total=total) in page
+    assert f"status=open&due_from={today:%Y-%m-%d}&due_to={today:%Y-%m-%d}" in page
