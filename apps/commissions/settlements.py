@@ -72,7 +72,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     S.PAID: (),
 }
 BONUS_KINDS = ("count_bonus", "ranking", "retention")
-NOTIFY_KIND = Notification.Kind.OTHER
+NOTIFY_KIND = Notification.Kind.COMMISSION
 
 #: The columns a calculation writes (COPY, in this order).
 _LINE_COLUMNS = ("tenant_id", "settlement_id", "staff_id", "team_id", "kind", "rule_version",

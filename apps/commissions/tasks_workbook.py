@@ -114,7 +114,7 @@ def build_workbook(tenant_id: int, settlement_id: int, requested_by_id: int | No
     cache.set(key, _state(DONE, fingerprint, stats[0], stats[0]), PROGRESS_TTL)
     requester = Staff.objects.filter(pk=requested_by_id).first() if requested_by_id else None
     month = f"{settlement.month:%Y-%m}"
-    notify(tenant=settlement.tenant, recipients=[requester], kind=Notification.Kind.OTHER,
+    notify(tenant=settlement.tenant, recipients=[requester], kind=Notification.Kind.COMMISSION,
            title=lazy_format(gettext_lazy("The commission workbook of %(month)s is ready"),
                              {"month": month}),
            url=reverse("commissions:workbook", kwargs={"pk": settlement.pk}), target=settlement)

@@ -604,6 +604,6 @@ def _notify_refund(tenant: Tenant, actor: Staff | None, deal: Deal, refund: Refu
     params = {"number": deal.contract_number, "amount": refund.amount,
               "remaining": remaining(deal), "customer": deal.customer.name,
               "actor": actor.name if actor is not None else "—", "reason": refund.reason}
-    notify(tenant=tenant, recipients=list(recipients), kind=Notification.Kind.OTHER,
+    notify(tenant=tenant, recipients=list(recipients), kind=Notification.Kind.DEAL,
            title=lazy_format(REFUND_TITLE, params), body=lazy_format(REFUND_BODY, params),
            url=reverse("deals:detail", args=[deal.pk]), target=deal, exclude=actor)

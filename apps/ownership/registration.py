@@ -600,7 +600,7 @@ def customer_claim(*, tenant: Tenant, actor: Staff, customer: Customer, note: st
                                       reason=OwnershipChange.Reason.CLAIM, note=(note or "").strip(),
                                       policy_version=policy.version or None)
         if previous is not None:
-            notify(tenant=tenant, recipients=[previous], kind="ownership.claimed",
+            notify(tenant=tenant, recipients=[previous], kind="ownership",
                    title=lazy_format(gettext_lazy("%(name)s claimed %(customer)s after your "
                                                    "protection ended"),
                                       {"name": actor.name, "customer": customer.name}),

@@ -20,6 +20,7 @@ from apps.core.versioning import advisory_lock, check_effective_from, version_cr
 from apps.customers.models import Customer, OwnershipChange
 from apps.customers.services import customer_owner_set
 from apps.notifications.models import Notification
+from apps.notifications.services import notify_each
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
 from apps.tenancy.roles import Role
@@ -148,15 +149,12 @@ def _notify_counts(tenant: Tenant, counts: dict[int, int], *, kind: str, title, 
     `title(n)` / `body(n)` build the text; each is rendered in the recipient's language (the
     shared `notify` sends one text to everyone, here every recipient has their own number)."""
     recipients = Staff.objects.filter(pk__in=list(counts)).select_related("user").order_by("pk")
-    now = timezone.now()
-    rows = []
+    messages = []
     for staff in recipients:
         n = counts[staff.pk]
         with translation.override(getattr(staff.user, "language", "") or settings.LANGUAGE_CODE):
-            rows.append(Notification(tenant=tenant, recipient=staff, kind=kind,
-                                     title=str(title(n))[:200], body=str(body(n)), url=url,
-                                     created_at=now))
-    Notification.objects.bulk_create(rows)
+            messages.append((staff, str(title(n)), str(body(n))))
+    notify_each(tenant=tenant, kind=kind, messages=messages, url=url)  # each one's preferences
 
 
 @transaction.atomic

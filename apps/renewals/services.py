@@ -30,7 +30,7 @@ from .models import RenewalPolicy
 MAX_LEAD_DAYS = 5
 MAX_LEAD_DAY = 365
 #: The notification kind of renewal reminders (the Notification model has no "renewal" kind).
-REMINDER_KIND = Notification.Kind.OTHER
+REMINDER_KIND = Notification.Kind.RENEWAL
 
 
 

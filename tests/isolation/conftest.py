@@ -61,7 +61,8 @@ class Isolation:
                 "tier_scheme": data.tier_scheme.pk, "customer_tier": data.customer_tier.pk,
                 "tier_change": data.tier_change.pk, "vip_card": data.vip_card.pk,
                 "voucher": data.voucher.pk, "gift": data.gift.pk,
-                "followup_plan": data.followup_plan.pk, "followup": data.followup.pk}
+                "followup_plan": data.followup_plan.pk, "followup": data.followup.pk,
+                "notification_preference": data.notification_preference.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids

@@ -39,6 +39,7 @@ class TenantData:
     evidence: object = None
     sign_in: object = None
     notification: object = None
+    notification_preference: object = None
     # Issue 4 (set by _populate_deals).
     deal_role: object = None
     rule_set: object = None
@@ -318,7 +319,7 @@ def _populate_ownership(world, data: TenantData) -> None:
     from django.core.files.base import ContentFile
 
     from apps.disputes.models import Dispute, DisputeEvidence, DisputeShare
-    from apps.notifications.models import Notification
+    from apps.notifications.models import Notification, NotificationPreference
     from apps.ownership.models import OwnershipPolicy, OwnershipShare, Visit
     from apps.rotation.models import DutySignIn
 
@@ -348,6 +349,8 @@ def _populate_ownership(world, data: TenantData) -> None:
                                                  day=datetime.date(2026, 1, 1), position=1)
         data.notification = Notification.objects.create(
             tenant=tenant, recipient=world.sales, title=f"SECRET-NOTICE-{tenant.slug}")
+        data.notification_preference = NotificationPreference.objects.create(
+            tenant=tenant, staff=world.sales, kind=Notification.Kind.FOLLOW_UP, sms=False)
 
 
 def tenant_models() -> list[type[TenantModel]]:

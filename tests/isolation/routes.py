@@ -90,6 +90,7 @@ MODEL_KINDS = {
     "vip.TierChange": "tier_change", "vip.VipCard": "vip_card", "vip.VoucherUse": "voucher",
     "vip.GiftGiven": "gift",
     "followups.FollowUpPlan": "followup_plan", "followups.FollowUpTask": "followup",
+    "notifications.NotificationPreference": "notification_preference",
 }
 
 

@@ -64,7 +64,7 @@ def test_the_notification_names_the_contract_and_links_to_it(world_a):
     assert note.title == f"{customer} 的合同 {contract.number} 将在 30 天后到期"
     assert note.body == "合同于 2026-03-31 到期，尚未续费。请联系客户商谈续费。"
     assert note.url == f"/renewals/contracts/{contract.pk}/"
-    assert (note.kind, note.target_id) == (Notification.Kind.OTHER, contract.pk)
+    assert (note.kind, note.target_id) == (Notification.Kind.RENEWAL, contract.pk)
 
 
 def test_recipients_are_the_owner_and_the_team_managers(world_a):
