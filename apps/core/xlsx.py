@@ -12,29 +12,40 @@ Text cells go through `safe_text`: a value starting with ``=``, ``+``, ``-``, ``
 a carriage return or a NUL would be read by a spreadsheet as a formula (CSV/formula
 injection, OWASP), so it gets a leading apostrophe; characters XML cannot hold (NUL and the
 other control characters but tab and newlines) are then dropped. Numbers are never text: money
-is written as the Decimal itself (exact to the cent) with the number format ``0.00``.
+is written as the Decimal itself (exact to the cent) with the number format ``0.00``; dates
+and (naive, local) datetimes are real dates shown ``yyyy-mm-dd`` / ``yyyy-mm-dd hh:mm``.
+
+`xlsx_download(write, filename, fallback)` is the HTTP side every export view shares: the book
+written to a temporary file, answered as an attachment with a Chinese file name.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from django.http import FileResponse
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 __all__ = ["FORMULA_PREFIXES", "safe_text", "Column", "TEXT", "MONEY", "PERCENT", "INTEGER",
-           "XlsxSheet", "attachment_disposition", "XLSX_CONTENT_TYPE"]
+           "DATE", "DATETIME", "XlsxSheet", "attachment_disposition", "XLSX_CONTENT_TYPE",
+           "local_naive", "xlsx_download"]
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: What makes a spreadsheet read a text cell as a formula (or a DDE payload).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
 TEXT, MONEY, PERCENT, INTEGER = "text", "money", "percent", "integer"
-NUMBER_FORMATS = {MONEY: "0.00", PERCENT: "0.00##", INTEGER: "0"}
+#: Real dates in the sheet (a `datetime.date`; a DATETIME a naive local `datetime`: Excel has
+#: no time zones, the caller converts to the tenant's local time first).
+DATE, DATETIME = "date", "datetime"
+NUMBER_FORMATS = {MONEY: "0.00", PERCENT: "0.00##", INTEGER: "0", DATE: "yyyy-mm-dd",
+                  DATETIME: "yyyy-mm-dd hh:mm"}
 
 
 def safe_text(value) -> str:
@@ -111,3 +122,27 @@ def attachment_disposition(filename: str, fallback: str) -> str:
     ``filename*``) with an ASCII `fallback` for old clients."""
     ascii_name = fallback.replace("\\", "_").replace('"', "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def local_naive(moment, zone):
+    """An aware datetime as the naive local time of `zone` (a DATETIME cell); None stays."""
+    return moment.astimezone(zone).replace(tzinfo=None) if moment is not None else None
+
+
+def xlsx_download(write, filename: str, fallback: str) -> FileResponse:
+    """An .xlsx download: `write(handle)` fills a temporary file (on disk, so a large export
+    keeps the memory flat: openpyxl writes a zip and cannot stream over HTTP as it goes),
+    which is then sent as an attachment named `filename` (Chinese is fine), `fallback` the
+    ASCII name for old clients. Not cached, not sniffed."""
+    handle = tempfile.TemporaryFile()
+    try:
+        write(handle)
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    response = FileResponse(handle, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = attachment_disposition(filename, fallback)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import views, views_export
 
 app_name = "customers"
 
 urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
+    path("export.xlsx", views_export.CustomerExportView.as_view(), name="export"),
     path("new/", views.CustomerCreateView.as_view(), name="create"),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CustomerEditView.as_view(), name="edit"),

@@ -14,19 +14,17 @@ customer service; sales and finance 403.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from urllib.parse import urlencode
 
 from django import forms
 from django.core.paginator import Paginator
-from django.http import FileResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from apps.core.forms import BootstrapFormMixin
-from apps.core.xlsx import XLSX_CONTENT_TYPE, attachment_disposition
+from apps.core.xlsx import xlsx_download
 from apps.tenancy.views_base import StaffRequiredMixin
 
 from . import reports
@@ -72,16 +70,10 @@ class ReportExportView(_ReportMixin, View):
             report = reports.followup_report(self.staff, **filters)
             return render(request, "followups/report.html", {"form": form, "report": report},
                           status=400)
-        handle = tempfile.TemporaryFile()
-        reports.report_xlsx(self.staff, handle, **filters)
-        handle.seek(0)
-        response = FileResponse(handle, content_type=XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = attachment_disposition(
+        return xlsx_download(
+            lambda handle: reports.report_xlsx(self.staff, handle, **filters),
             reports.export_filename(filters["start"], filters["end"]),
             reports.export_ascii_filename(filters["start"], filters["end"]))
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
 
 
 class TeamPickForm(BootstrapFormMixin, forms.Form):
