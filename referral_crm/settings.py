@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.commissions",
     "apps.vip",
     "apps.followups",
+    "apps.dashboards",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,12 @@ for _alias in DATABASES.values():
     _alias.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     _alias["CONN_HEALTH_CHECKS"] = True
     _alias.setdefault("OPTIONS", {})
+# PostgreSQL's JIT compiles a plan whose estimated cost is high; for the app's short queries
+# the compiling costs more than it saves (a follow-up report of 70 000 tasks: 708 ms with JIT,
+# 166 ms without; docs/benchmarks.md, dashboards). DB_JIT=true leaves the server's setting.
+if not env.bool("DB_JIT", default=False):
+    _opts = DATABASES["default"]["OPTIONS"]
+    _opts["options"] = (_opts.get("options", "") + " -c jit=off").strip()
 # A Celery worker started by a test must use the test database (tests/customers/test_tasks.py).
 if env.str("DATABASE_NAME_OVERRIDE", default=""):
     DATABASES["default"]["NAME"] = env.str("DATABASE_NAME_OVERRIDE")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("commissions/", include("apps.commissions.urls")),
     path("vip/", include("apps.vip.urls")),
     path("followups/", include("apps.followups.urls")),
+    path("dashboards/", include("apps.dashboards.urls")),
     # The public page of a referral card (no login): /r/<tenant slug>/<code>/.
     path("r/", include("apps.referrals.urls_public")),
 ]

@@ -17,6 +17,8 @@ referral counted once, by its status now):
   deal was refunded later — `reversed`). A referral rejected after its conversion counts as
   rejected, not converted: created = converted + rejected + open.
 * `rejected` — status rejected, also split by reason (`rejected_by_reason`).
+* `rewarded` — of the converted ones, those whose reward was approved or paid (status
+  approved or paid; the dashboards' referral funnel registered → converted → rewarded).
 * `open` — still registered or verified. Recent months are still maturing: their open
   referrals may yet convert (or expire after the tenant's `conversion_days`), so their
   conversion rate rises over time; the pages show the open count next to the rate.
@@ -102,6 +104,8 @@ MAX_MONTHS = 36
 
 #: A referral "converted" (and its deal is "referred") in these statuses.
 CONVERTED_STATUSES = (*Referral.SUCCESS_STATUSES, Referral.Status.REVERSED)
+#: A converted referral is "rewarded" in these statuses.
+REWARDED_STATUSES = (Referral.Status.APPROVED, Referral.Status.PAID)
 TENTH = Decimal("0.1")
 
 
@@ -156,6 +160,7 @@ class Figures:
     success: int = 0
     reversed: int = 0
     rejected: int = 0
+    rewarded: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     open: int = 0
     deals: int = 0
@@ -184,7 +189,7 @@ class Figures:
     def add(self, row: dict) -> None:
         """Add one grouped row of the referral or the deal query."""
         for name in ("created", "via_staff", "via_link", "success", "reversed", "rejected",
-                     "open", "deals", "referred_deals"):
+                     "open", "deals", "referred_deals", "rewarded"):
             setattr(self, name, getattr(self, name) + (row.get(name) or 0))
         self.days_total += row.get("days_total") or 0
         for reason in Referral.Rejection.values:
@@ -245,6 +250,7 @@ def _referral_rows(referrals: QuerySet, tz: zoneinfo.ZoneInfo) -> Iterable[dict]
         "reversed": Q(status=Referral.Status.REVERSED),
         "rejected": Q(status=Referral.Status.REJECTED),
         "open": Q(status__in=Referral.OPEN_STATUSES),
+        "rewarded": Q(status__in=REWARDED_STATUSES),
         "via_staff": Q(channel=Referral.Channel.STAFF),
         "via_link": Q(channel=Referral.Channel.LINK),
         **{f"rejected_{reason}": Q(status=Referral.Status.REJECTED, rejection_reason=reason)
@@ -319,6 +325,26 @@ def referral_report(staff: Staff, *, first: dt.date | None = None,
         months=[MonthRow(m, f) for m, f in months.items()],
         teams=team_rows if scope == "tenant" else [], total=total,
         highlight_team_id=staff.team_id if staff.is_manager else None)
+
+
+def month_team_figures(staff: Staff, *, first: dt.date,
+                       last: dt.date) -> dict[tuple[dt.date, int | None], Figures]:
+    """The referral figures (not the deal ones) of each (month, team id) pair of the months
+    from `first`'s to `last`'s, with the report's definitions, team attribution and scope
+    (pairs without a referral are left out): one query. The report's month rows are their
+    sums over the teams, its team rows their sums over the months (the dashboards' referral
+    funnel and conversion rate of one team use it)."""
+    scope = report_scope(staff)
+    tenant = staff.tenant
+    first, last = month_start(first), month_start(last)
+    referrals = Referral.objects.filter(created_at__gte=local_midnight(tenant, first),
+                                        created_at__lt=local_midnight(tenant, add_months(last, 1)))
+    if scope == "own":
+        referrals = visible_referrals(staff, referrals)
+    figures: dict[tuple[dt.date, int | None], Figures] = {}
+    for row in _referral_rows(referrals, zoneinfo.ZoneInfo(tenant.time_zone)):
+        figures.setdefault((row["month"], row["team_key"]), Figures()).add(row)
+    return figures
 
 
 def _add_medians(referred_deals: QuerySet, scope: str, months: dict, teams: dict,
