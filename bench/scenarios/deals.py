@@ -46,7 +46,7 @@ from apps.ownership.selectors import tenant_today
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff
 from bench import data
-from bench.util import BenchContext, ms, percentile
+from bench.util import BenchContext, DatabaseTimer, ms, percentile
 
 NAME = "deals"
 DESCRIPTION = "POST /api/v1/deals/ (4 participants) through the whole stack; the pure credit split"
@@ -263,19 +263,6 @@ def customers_checksum(bt: data.BenchTenant, ids: list[int]) -> str:
                          FROM customers_customer WHERE id = ANY(%s)""", [ids])
         return cur.fetchone()[0]
 
-
-class DatabaseTimer:
-    """connection.execute_wrapper: total time spent in database round trips."""
-
-    def __init__(self):
-        self.total = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - t0
 
 
 def _requests(bt: data.BenchTenant, seller: Staff, rng: random.Random, today: dt.date) -> list:

@@ -77,7 +77,7 @@ from apps.tenancy.services import staff_create, team_create, tenant_create
 from apps.vip.models import CustomerTier
 from apps.vip.selectors import care_plan
 from bench.scenarios.referrals import _exec, _name, _u
-from bench.util import BenchContext, median, ms, percentile
+from bench.util import BenchContext, DatabaseTimer, median, ms, percentile
 
 NAME = "followups"
 DESCRIPTION = ("daily follow-up generation over 1 000 000 customers (10 % due); "
@@ -459,19 +459,6 @@ def _generate(ctx: BenchContext, tenant: Tenant, day: dt.date) -> dict[str, floa
             "followup_generate_created": result.total,
             "followup_customers_in_tenant": CUSTOMERS}
 
-
-class DatabaseTimer:
-    """connection.execute_wrapper: total time spent in database round trips."""
-
-    def __init__(self):
-        self.total = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - t0
 
 
 def _people(tenant: Tenant, sales: list[int]) -> list[Staff]:

@@ -50,7 +50,7 @@ from apps.ownership.services import pool_release_due
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff
 from bench import data
-from bench.util import BenchContext, ms, percentile
+from bench.util import BenchContext, DatabaseTimer, ms, percentile
 
 NAME = "ownership"
 DESCRIPTION = ("registration duplicate check (service + API) and the nightly pool release "
@@ -77,19 +77,6 @@ MIX = {
     "related_phone": 5,       # new phone, named as relative of an existing customer
 }
 
-
-class DatabaseTimer:
-    """connection.execute_wrapper: total time spent in database round trips."""
-
-    def __init__(self):
-        self.total = 0.0
-
-    def __call__(self, execute, sql, params, many, context):
-        t0 = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.total += time.perf_counter() - t0
 
 
 def _new_phone(rng: random.Random, taken: set[str], last4: str = "") -> str:
