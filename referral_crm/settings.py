@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.vip",
     "apps.followups",
     "apps.dashboards",
+    "apps.imports",
 ]
 
 MIDDLEWARE = [
@@ -342,6 +343,11 @@ SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.jso
 SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
 SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
 SMS_SIGN = env.str("SMS_SIGN", default="")
+
+# --------------------------------------------------------------------------- customer import
+# Larger files are refused at once; files over IMPORT_DIRECT_MAX_BYTES are imported by a task.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+IMPORT_DIRECT_MAX_BYTES = env.int("IMPORT_DIRECT_MAX_BYTES", default=2 * 1024 * 1024)
 
 # --------------------------------------------------------------------------- security headers
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -21,6 +21,7 @@ urlpatterns = [
     path("vip/", include("apps.vip.urls")),
     path("followups/", include("apps.followups.urls")),
     path("dashboards/", include("apps.dashboards.urls")),
+    path("imports/", include("apps.imports.urls")),
     # The public page of a referral card (no login): /r/<tenant slug>/<code>/.
     path("r/", include("apps.referrals.urls_public")),
 ]
