@@ -25,7 +25,7 @@ from apps.core.versioning import (
     versions_overview,
 )
 from apps.ownership.selectors import tenant_today
-from apps.tenancy.context import current_tenant_id, tenant_context
+from apps.tenancy.context import in_tenant, tenant_context
 from apps.tenancy.models import Staff, Tenant
 from apps.tenancy.roles import Role
 
@@ -86,15 +86,9 @@ def plan_parsed(row: FollowUpPlan) -> PlanRules | None:
 def plan_in_force(tenant: Tenant, day: dt.date | None = None) -> FollowUpPlan | None:
     """The version in force on `day` (default the tenant's today); None: the preset applies."""
     day = day or tenant_today(tenant)
-
-    def latest() -> FollowUpPlan | None:  # the scoped manager needs the tenant entered
+    with in_tenant(tenant):
         return (FollowUpPlan.objects.filter(effective_from__lte=day)
                 .order_by("-effective_from", "-version").first())
-
-    if current_tenant_id() == tenant.pk:  # a service of the tenant: no savepoint to pay for
-        return latest()
-    with tenant_context(tenant):
-        return latest()
 
 
 def plan_for(tenant: Tenant, day: dt.date | None = None) -> tuple[int, PlanRules]:

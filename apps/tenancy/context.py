@@ -10,7 +10,7 @@ A tenant can only be entered inside a transaction: outside one the setting would
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 
 from django.db import connections, transaction
@@ -94,6 +94,17 @@ def tenant_context(tenant, using: str = "default") -> Iterator[None]:
             reset(token)
             raise
         deactivate(token, using, transaction_ends=True)
+
+
+def in_tenant(tenant, using: str = "default"):
+    """tenant_context(tenant) — or nothing when the caller's transaction is already in that
+    tenant: for reads called from a service of the tenant (deal entry calls the VIP and
+    follow-up hooks), where the nested context's savepoint would be two round trips for
+    nothing. Writes that must roll back alone keep tenant_context."""
+    tenant_id = getattr(tenant, "pk", tenant)
+    if connections[using].in_atomic_block and current_tenant_id() == tenant_id:
+        return nullcontext()
+    return tenant_context(tenant, using)
 
 
 def no_tenant(using: str = "default"):

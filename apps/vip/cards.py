@@ -53,12 +53,12 @@ from apps.core.xlsx import INTEGER, Column, XlsxSheet
 from apps.customers.models import Customer
 from apps.customers.selectors import visible_customers
 from apps.ownership.selectors import local_midnight, tenant_today
-from apps.tenancy.context import tenant_context
+from apps.tenancy.context import in_tenant, tenant_context
 from apps.tenancy.models import Staff, Team, Tenant
 from apps.tenancy.roles import Role
 
 from .models import CustomerTier, TierChange, VipCard
-from .services import in_tenant, scheme_for
+from .services import scheme_for
 
 #: Who hands out cards and handles losses.
 ISSUE_ROLES = (Role.ADMIN, Role.CUSTOMER_SERVICE)

@@ -19,7 +19,6 @@ by hand, reviews, and the hooks the deals module calls.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -33,7 +32,7 @@ from apps.customers.models import Customer
 from apps.deals.models import Deal, Refund
 from apps.ownership.selectors import tenant_today
 from apps.referrals.models import Referral, Referrer
-from apps.tenancy.context import current_tenant_id, tenant_context
+from apps.tenancy.context import in_tenant, tenant_context
 from apps.tenancy.models import Staff, Tenant
 from apps.tenancy.roles import Role
 
@@ -50,14 +49,6 @@ def _rules_of(row: TierScheme) -> TierRules:
     if rules is None:
         raise ValueError(f"tier scheme {row.pk} holds rules that are not valid")
     return rules
-
-
-def in_tenant(tenant: Tenant):
-    """tenant_context(tenant), or nothing when the caller's transaction is already in the
-    tenant (deal entry calls the evaluation: no savepoint round trips for nothing)."""
-    if connection.in_atomic_block and current_tenant_id() == tenant.pk:
-        return nullcontext()
-    return tenant_context(tenant)
 
 
 def scheme_for(tenant: Tenant, day: dt.date | None = None) -> tuple[int, TierRules]:
