@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from apps.core.i18n import lazy_format
 from apps.notifications.models import Notification
-from apps.notifications.services import notify
+from apps.notifications.services import notify, notify_each
 from apps.ownership.selectors import tenant_today
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -72,13 +72,12 @@ def remind_assignees(tenant: Tenant, plan: PlanRules, now: dt.datetime) -> int:
     for _task, assignee, _team, customer in rows:
         by_assignee[assignee].append(customer)
     people = Staff.objects.filter(pk__in=by_assignee, active=True).select_related("user")
-    url = reverse("followups:my_day")
-    for staff in people:
-        names = by_assignee[staff.pk]
-        notify(tenant=tenant, recipients=[staff], kind=KIND,
-               title=lazy_format(OVERDUE_TITLE, {"n": len(names)}),
-               body=lazy_format(OVERDUE_BODY, {"customers": _names(names)}), url=url,
-               email=True, sms=True)
+    # One call for everybody: one read of the preferences, one insert of the notifications.
+    notify_each(tenant=tenant, kind=KIND, url=reverse("followups:my_day"), email=True, sms=True,
+                messages=[(staff, lazy_format(OVERDUE_TITLE, {"n": len(by_assignee[staff.pk])}),
+                           lazy_format(OVERDUE_BODY,
+                                       {"customers": _names(by_assignee[staff.pk])}))
+                          for staff in people])
     return len(rows)
 
 

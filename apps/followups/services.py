@@ -181,7 +181,7 @@ def task_create(*, tenant: Tenant, actor: Staff | None, customer, purpose: str, 
         return task
 
 
-def _locked(tenant: Tenant, task: FollowUpTask | int) -> FollowUpTask:
+def _locked(task: FollowUpTask | int) -> FollowUpTask:
     pk = task.pk if isinstance(task, FollowUpTask) else task
     found = (FollowUpTask.objects.select_for_update(of=("self",))
              .select_related("customer", "completed_by").filter(pk=pk).first())
@@ -239,7 +239,7 @@ def task_complete(*, tenant: Tenant, actor: Staff | None, task: FollowUpTask | i
     or cancelled. The returned task carries `follow_ups`: the tasks its result created."""
     now = now or timezone.now()
     with tenant_context(tenant):
-        task = _locked(tenant, task)
+        task = _locked(task)
         if actor is not None and not may_record(actor, task):
             raise PermissionDenied(_("You may not record this follow-up."))
         if task.status != S.OPEN:
@@ -319,7 +319,7 @@ def task_cancel(*, tenant: Tenant, actor: Staff | None, task: FollowUpTask | int
     administrators): it stays in the records, marked cancelled."""
     now = now or timezone.now()
     with tenant_context(tenant):
-        task = _locked(tenant, task)
+        task = _locked(task)
         if actor is not None and not (actor.has_role(*CANCEL_ROLES) and may_record(actor, task)):
             raise PermissionDenied(_("You may not cancel this follow-up."))
         if task.status != S.OPEN:
