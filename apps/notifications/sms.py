@@ -16,6 +16,7 @@ provider refuses; callers that must not fail (reminders) log the error and go on
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import sys
@@ -42,9 +43,10 @@ class SmsMessage:
     text: str
 
 
-class BaseBackend:
+class BaseBackend(abc.ABC):
+    @abc.abstractmethod
     def send_messages(self, messages: list[SmsMessage]) -> int:
-        raise NotImplementedError  # each backend says how it delivers
+        """Deliver the messages; how many were accepted (SmsError: refused)."""
 
 
 class ConsoleBackend(BaseBackend):
