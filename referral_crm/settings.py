@@ -1,6 +1,7 @@
 """Settings, all read from the environment (see README "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -19,8 +20,13 @@ DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else "dev-only-insecure-key-change-me")
 if PRODUCTION and not SECRET_KEY:
     raise environ.ImproperlyConfigured("SECRET_KEY must be set when PRODUCTION=true")
+if PRODUCTION and DEBUG:
+    raise environ.ImproperlyConfigured("DEBUG must be off when PRODUCTION=true")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind the TLS-terminating proxy of docs/deployment.md (production default): trust its
+# X-Forwarded-Proto, and take the client's address from the last X-Forwarded-For entry.
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=PRODUCTION)
 TESTING = env.bool("TESTING", default=False)
 
 INSTALLED_APPS = [
@@ -38,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
+    "axes",
     "apps.core",
     "apps.tenancy",
     "apps.customers",
@@ -53,10 +60,13 @@ INSTALLED_APPS = [
     "apps.followups",
     "apps.dashboards",
     "apps.imports",
+    "apps.exports",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Refuses a body over REQUEST_MAX_BYTES before anything reads it (apps/core/limits.py).
+    "apps.core.limits.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -67,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last (django-axes' rule): turns a locked-out login into apps.tenancy.lockout's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "referral_crm.urls"
@@ -150,11 +162,16 @@ def _celery_broker(url: str) -> str:
     return url
 
 
+# Redis unreachable: reads miss, writes are skipped, a warning is logged (apps/core/cache.py);
+# sessions then come from the database (cached_db) and API throttles let requests through.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "apps.core.cache.ResilientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "rcrm",
+        "OPTIONS": {"socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                    "socket_timeout": env.float("REDIS_TIMEOUT", default=1.0),
+                    "DOWN_SECONDS": env.float("REDIS_DOWN_SECONDS", default=5.0)},
     }
 }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_celery_broker(REDIS_URL))
@@ -168,6 +185,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Code-defined periodic jobs (django-celery-beat's DatabaseScheduler loads them at start).
 CELERY_BEAT_SCHEDULE = {
+    # Customer import: uploads, reports and results older than IMPORT_KEEP_DAYS are deleted.
+    "daily-import-cleanup": {
+        "task": "imports.cleanup_uploads",
+        "schedule": crontab(hour=3, minute=40),
+        "args": [],
+    },
     "nightly-team-customer-counts": {
         "task": "tenancy.fan_out",
         "schedule": crontab(hour=1, minute=5),
@@ -222,6 +245,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20, hour="8-20"),
         "args": ["followups.remind"],
     },
+    # Background list exports: files older than EXPORT_KEEP_DAYS are deleted (docs/exports.md).
+    "daily-export-expiry": {
+        "task": "tenancy.fan_out",
+        "schedule": crontab(hour=2, minute=40),
+        "args": ["exports.expire_files"],
+    },
+    # The outbox (apps/core/outbox.py): tasks whose send failed at commit (Redis down) go out.
+    "outbox-relay": {
+        "task": "core.relay_outbox",
+        "schedule": crontab(),
+        "args": [],
+    },
 }
 
 # --------------------------------------------------------------------------- auth
@@ -240,6 +275,26 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# address lock that pair out for LOGIN_COOLOFF_MINUTES (each further try restarts the wait), on
+# the login page, the admin's and the API token endpoint alike; `manage.py axes_reset_username`
+# unlocks earlier. The database handler keeps each lock-out as a row (axes_accessattempt,
+# a global table: no tenant, no RLS); successful logins are not logged (AccessLog off).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False  # the admin is the tenant admins' own: no cross-tenant login records
+AXES_LOCKOUT_CALLABLE = "apps.tenancy.lockout.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "apps.tenancy.lockout.client_ip"
+AXES_VERBOSE = False  # no start-up banner on every command; lock-outs are still logged
 
 # --------------------------------------------------------------------------- i18n
 LANGUAGE_CODE = "zh-hans"
@@ -302,13 +357,21 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
+        # POST /api/v1/auth/token/ per client address (on top of the lock-outs of django-axes).
+        "auth_token": env.str("API_THROTTLE_AUTH_TOKEN", default="10/min"),
     },
+    # The client address of the throttles: REMOTE_ADDR, or behind the proxy the address it
+    # appended to X-Forwarded-For (DRF's default would trust the whole header, which the client
+    # can set to anything and so escape the throttle).
+    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "referral_crm API",
     "DESCRIPTION": "Multi-tenant referral CRM. Every object is scoped to the caller's tenant.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its viewers list every endpoint: for signed-in staff only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -344,18 +407,52 @@ SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
 SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
 SMS_SIGN = env.str("SMS_SIGN", default="")
 
+# --------------------------------------------------------------------------- commissions
+# How long the dashboard's "commission so far" (one engine run per tenant-month) is reused.
+COMMISSION_SO_FAR_SECONDS = env.int("COMMISSION_SO_FAR_SECONDS", default=300)
+
 # --------------------------------------------------------------------------- customer import
 # Larger files are refused at once; files over IMPORT_DIRECT_MAX_BYTES are imported by a task.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 IMPORT_DIRECT_MAX_BYTES = env.int("IMPORT_DIRECT_MAX_BYTES", default=2 * 1024 * 1024)
+# Data rows per imported file (more is refused, naming the limit); days uploads are kept.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_KEEP_DAYS = env.int("IMPORT_KEEP_DAYS", default=2)
+
+# --------------------------------------------------------------------------- request size limits
+# Every upload has its own limit checked with its content (EVIDENCE_MAX_BYTES, IMPORT_MAX_BYTES);
+# a whole body over REQUEST_MAX_BYTES (the largest of them plus room for the form) gets 413
+# before Django reads it. Form fields and JSON bodies: Django's 2.5 MB, stated here on purpose;
+# uploaded files over FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file, not to memory.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES",
+                            default=max(IMPORT_MAX_BYTES, EVIDENCE_MAX_BYTES) + 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --------------------------------------------------------------------------- list exports
+# Lists of more rows are exported by a task with a progress bar; its files are kept this many
+# days (docs/exports.md).
+EXPORT_DIRECT_MAX_ROWS = env.int("EXPORT_DIRECT_MAX_ROWS", default=20_000)
+EXPORT_PROGRESS_EVERY = env.int("EXPORT_PROGRESS_EVERY", default=1000)
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 
 # --------------------------------------------------------------------------- security headers
+# `manage.py check --deploy --fail-level WARNING` passes with the production defaults
+# (tests/deploy/test_deploy_checks.py; docs/OPERATIONS.md).
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if PRODUCTION:
+if BEHIND_PROXY:
+    # Only behind a proxy that sets (overwrites) this header: a client could send it itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is the domain owner's decision (a submission to the browsers' lists,
+        # slow to undo), not a default of the product: security.W021 asks for it.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,

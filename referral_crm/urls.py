@@ -22,6 +22,7 @@ urlpatterns = [
     path("followups/", include("apps.followups.urls")),
     path("dashboards/", include("apps.dashboards.urls")),
     path("imports/", include("apps.imports.urls")),
+    path("exports/", include("apps.exports.urls")),
     # The public page of a referral card (no login): /r/<tenant slug>/<code>/.
     path("r/", include("apps.referrals.urls_public")),
 ]

@@ -58,3 +58,47 @@ def version_constraints(prefix: str) -> list:
         models.UniqueConstraint(fields=["tenant", "effective_from"],
                                 name=f"{prefix}_one_per_day"),
     ]
+
+
+class JobRun(TenantModel):
+    """A periodic job's run for one tenant and one period, claimed before its body runs
+    (apps.tenancy.tasks): a second beat process, or the same job sent twice, finds the claim
+    and does nothing. Written in the body's transaction, so a run that fails leaves no claim."""
+
+    task = models.CharField(_("task"), max_length=100)
+    period = models.CharField(_("period"), max_length=20)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+        constraints = [
+            *TenantModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "task", "period"], name="core_jobrun_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.period}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task to send once the transaction that wrote it commits (apps.core.outbox).
+
+    Not a tenant table: the relay reads the pending messages of every tenant in one query,
+    outside any tenant context, and a message holds only a task name and the ids it takes."""
+
+    task = models.CharField(_("task"), max_length=100)
+    args = models.JSONField(_("arguments"), default=list)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict)
+    options = models.JSONField(_("options"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [models.Index(fields=["created_at"], name="core_outbox_pending",
+                                condition=models.Q(sent_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return self.task

@@ -6,9 +6,11 @@ links to, so it equals what that page shows the same person.
   (apps.customers.selectors.customer_list); today's and overdue follow-ups — "My day"
   (apps.followups.myday.my_day); my referrals by status — the status tabs of the referral
   list (apps.referrals.selectors.referral_status_counts); my commission this month — my
-  statement of the current month (apps.commissions.views_statements.statement_for): the
-  figure of the month's last calculation with its time ("as of"), or nothing when the month
-  is not calculated yet (nothing is estimated).
+  figure so far (apps.commissions.so_far: the engine on the month's facts as they stand, what
+  a calculation now would store, cached a few minutes and shown with its time) while the
+  month is open or calculated, and the statement of the current month
+  (apps.commissions.views_statements.statement_for): the figure of the month's last
+  calculation with its time, the final figure once the month is submitted.
 * **Manager** (`manager_dashboard`): disputes waiting for me (apps.disputes.selectors.
   waiting_for, the queue's "Waiting for me"); the referral funnel of this month and the
   conversion rate of the last six months (apps.referrals.reports.month_team_figures: the
@@ -34,6 +36,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from apps.commissions.models import Settlement
+from apps.commissions.so_far import SoFar, commission_so_far
 from apps.commissions.views_statements import Statement, statement_for
 from apps.customers.selectors import customer_list
 from apps.disputes.selectors import waiting_for
@@ -78,6 +81,8 @@ class SalesDashboard:
     referral_statuses: list[dict]   # the referral list's tabs: [{"status", "label", "count"}]
     referrals_total: int
     statement: Statement
+    #: The month so far (None once the month is submitted: the statement is final).
+    so_far: SoFar | None
 
     @property
     def commission_calculated(self) -> bool:
@@ -105,7 +110,8 @@ def sales_dashboard(staff: Staff) -> SalesDashboard:
         followups_done_today=today.done_today,
         referral_statuses=[row for row in tabs if row["status"]],
         referrals_total=tabs[0]["count"],
-        statement=statement_for(tenant, staff, day))
+        statement=statement_for(tenant, staff, day),
+        so_far=commission_so_far(tenant, staff, day))
 
 
 def sales_charts(dash: SalesDashboard) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from decimal import Decimal
 
 from django.utils import timezone
@@ -22,6 +23,7 @@ from apps.ownership.selectors import tenant_today
 from apps.referrals.models import Referral
 from apps.referrals.referrers import referrer_register_staff
 from apps.referrals.reports import add_months
+from tests.conftest import login
 from tests.customers.factories import CustomerFactory
 from tests.renewals.helpers import make_contract
 
@@ -136,3 +138,32 @@ class Data:
             (w.sales, "rate", "800.00"), (w.sales_other_team, "rate", "99.99")])
         self.closed = settlement(w, add_months(self.month, -3), Settlement.Status.CLOSED, [
             (w.sales2, "rate", "10.00")])
+
+
+# --------------------------------------------------------------------------- reading pages
+
+
+def get(staff, url, params=None):
+    response = login(staff).get(url, params or {})
+    assert response.status_code == 200, (url, response.status_code)
+    return response
+
+
+def figure(response, name) -> str:
+    """The text of the element marked data-figure="name" on the page."""
+    found = re.search(rf'data-figure="{name}">([^<]*)<', response.content.decode())
+    assert found, name
+    return found.group(1).strip()
+
+
+def table_rows(response, table_id) -> list[list[str]]:
+    """The cells of every row of the table `table_id` (tags stripped)."""
+    html = response.content.decode()
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', html, re.S)
+    assert table, table_id
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(0), re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip()
+                 for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+        rows.append(cells)
+    return rows
