@@ -6,12 +6,16 @@ rows go through `customer_create` / `customer_update`. An import is all or nothi
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.admin import ImportExportModelAdmin
+from import_export.formats import base_formats
+from import_export.forms import ImportForm
 
+from apps.imports.importer import FileRefused, check_file
 from apps.tenancy.admin import ReadOnlyTenantModelAdmin, _is_tenant_admin
 from apps.tenancy.models import Staff, Team
 
@@ -104,9 +108,25 @@ class CustomerResource(resources.ModelResource):
         return None
 
 
+class CustomerAdminImportForm(ImportForm):
+    """The admin's upload: the size and content checks of the import page (apps.imports)."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        head = upload.read(8)
+        upload.seek(0)
+        try:
+            check_file(upload.size, upload.name, head)
+        except FileRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return upload
+
+
 @admin.register(Customer)
 class CustomerAdmin(ImportExportModelAdmin, ReadOnlyTenantModelAdmin):
     resource_classes = [CustomerResource]
+    import_formats = [base_formats.CSV, base_formats.XLSX]
+    import_form_class = CustomerAdminImportForm
     list_display = ("name", "phone", "source", "grade", "owner", "team", "created_at")
     list_filter = ("source", "grade")
     search_fields = ("name", "phone")

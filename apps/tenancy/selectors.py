@@ -54,6 +54,7 @@ def authenticate_member(request, *, username: str, password: str) -> Staff:
     staff = active_membership(user)
     if staff is None:
         raise ValidationError(LOGIN_ERRORS["no_membership"], code="no_membership")
+    staff.user = user  # authenticate()'s instance: it names the backend login() must record
     return staff
 
 

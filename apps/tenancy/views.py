@@ -19,6 +19,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.core.audit import history_of, history_rows
@@ -376,6 +377,10 @@ class TokenObtainView(APIView):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    # A strict rate per client address (API_THROTTLE_AUTH_TOKEN) against password guessing
+    # across many usernames; wrong passwords for one username are locked out by django-axes.
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "auth_token"
     serializer_class = TokenObtainSerializer
 
     @extend_schema(
@@ -383,7 +388,11 @@ class TokenObtainView(APIView):
         responses={200: TokenSerializer,
                    400: OpenApiResponse(description="Missing fields, or wrong username or password."),
                    403: OpenApiResponse(description="The account or its company is deactivated "
-                                                    "(code `inactive` or `no_membership`).")},
+                                                    "(code `inactive` or `no_membership`)."),
+                   429: OpenApiResponse(description="Too many attempts from this address "
+                                                    "(code `throttled`), or this username is "
+                                                    "locked out on this address after repeated "
+                                                    "wrong passwords (code `locked_out`).")},
         auth=[],
     )
     def post(self, request):
