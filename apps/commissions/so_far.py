@@ -8,8 +8,9 @@ but nothing is written: no settlement, no lines, no audit entry.
 
 One run covers the whole tenant (the engine needs every person's facts: pools, caps, ranking),
 so the per-person totals are kept in the cache (Redis) under `cache_key(tenant, month)` for
-`settings.COMMISSION_SO_FAR_SECONDS` (default 300; 0 computes on every view) and shown with the time they were computed:
-a deal entered a minute ago may not be in the figure yet, and the page says as of when it is.
+`settings.COMMISSION_SO_FAR_SECONDS` (default 300; 0 computes on every view) and shown with
+the time they were computed: a deal entered a minute ago may not be in the figure yet, and the
+page says as of when it is.
 """
 
 from __future__ import annotations

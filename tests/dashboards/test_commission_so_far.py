@@ -16,7 +16,7 @@ from apps.commissions.models import CommissionLine, Settlement
 from apps.commissions.so_far import cache_key, commission_so_far
 from apps.core.models import AuditEntry
 from tests.dashboards.support import figure, get, table_rows
-from tests.deals.conftest import edu, make_contract, make_deal  # noqa: F401 - edu: the fixture
+from tests.deals.conftest import make_contract, make_deal
 
 SALES = reverse("dashboards:sales")
 
