@@ -11,8 +11,8 @@ from openpyxl import Workbook, load_workbook
 
 from apps.core.models import AuditEntry
 from apps.customers.models import Customer, OwnershipChange
-from apps.imports import importer
 from apps.imports.importer import FileRefused, import_customers
+from apps.imports.report import ReportWriter
 from tests.customers.factories import CustomerFactory, make_id_number
 
 ID_1990 = make_id_number(birth="19900131", seq="123")  # seq odd: a man
@@ -91,7 +91,7 @@ def test_bad_rows_import_nothing_and_are_all_reported(world_a):
                        ["坏一", "1234", "", ""],
                        ["好二", "13800000002", "", ""],
                        ["坏二", "13800000003", bad_id, "无此人"]])
-    report = importer.ReportWriter()
+    report = ReportWriter()
     summary = import_customers(tenant=world_a.tenant, actor=world_a.admin, data=data,
                                name="x.xlsx", report=report)
     assert not summary.committed

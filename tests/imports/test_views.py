@@ -12,6 +12,22 @@ from apps.customers.models import Customer
 from tests.conftest import login
 
 
+def capture(monkeypatch, task) -> list[tuple]:
+    """The arguments of `task` each time the views start it (apps.core.outbox), recorded
+    instead of sent (the test's transaction never commits)."""
+    from apps.imports import views
+    record = views.enqueue_on_commit
+    if not hasattr(record, "captured"):
+        captured: dict[str, list] = {}
+
+        def record(name, *args):
+            captured.setdefault(name, []).append(args)
+
+        record.captured = captured
+        monkeypatch.setattr(views, "enqueue_on_commit", record)
+    return record.captured.setdefault(task.name, [])
+
+
 def csv_file(rows, name="客户.csv"):
     return SimpleUploadedFile(name, "\r\n".join(",".join(r) for r in rows).encode("gbk"),
                               content_type="text/csv")
@@ -95,8 +111,7 @@ def test_finance_may_not_import(world_a):
 def test_large_file_runs_as_a_task_with_progress(world_a, settings, monkeypatch):
     from apps.imports import tasks
     settings.IMPORT_DIRECT_MAX_BYTES = 10
-    started = []
-    monkeypatch.setattr(tasks.import_customers_task, "delay", lambda *args: started.append(args))
+    started = capture(monkeypatch, tasks.import_customers_task)
     client = login(world_a.admin)
     response = upload(client, [["姓名", "手机"], ["张三", "13800000001"], ["李四", "13800000002"]])
     result = client.post(response["Location"])
