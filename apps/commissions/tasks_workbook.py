@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
 from apps.core.i18n import lazy_format
+from apps.core.outbox import enqueue_on_commit
 from apps.notifications.models import Notification
 from apps.notifications.services import notify
 from apps.tenancy.models import Staff
@@ -81,7 +82,7 @@ def workbook_request(settlement: Settlement, actor: Staff,
             cache.set(key, queued, PROGRESS_TTL)
     else:  # a stale, failed or older build's state
         cache.set(key, queued, PROGRESS_TTL)
-    build_workbook.delay(settlement.tenant_id, settlement.pk, actor.pk)
+    enqueue_on_commit(build_workbook.name, settlement.tenant_id, settlement.pk, actor.pk)
     return cache.get(key) or queued
 
 

@@ -16,7 +16,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.views import View
 
-from apps.core.xlsx import XLSX_CONTENT_TYPE, attachment_disposition
+from apps.core.xlsx import xlsx_file_response
 from apps.tenancy.views_base import TenantObjectMixin
 
 from .models import Settlement
@@ -34,12 +34,8 @@ from .workbook import (
 
 def workbook_file_response(settlement: Settlement, handle) -> FileResponse:
     """`handle` (an open binary file) sent as the settlement's workbook download."""
-    response = FileResponse(handle, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = attachment_disposition(
-        workbook_filename(settlement), workbook_ascii_filename(settlement))
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_file_response(handle, workbook_filename(settlement),
+                              workbook_ascii_filename(settlement))
 
 
 def workbook_download(settlement: Settlement, staff, stats=None):

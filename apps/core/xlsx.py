@@ -16,13 +16,20 @@ is written as the Decimal itself (exact to the cent) with the number format ``0.
 and (naive, local) datetimes are real dates shown ``yyyy-mm-dd`` / ``yyyy-mm-dd hh:mm``.
 
 `xlsx_download(write, filename, fallback)` is the HTTP side every export view shares: the book
-written to a temporary file, answered as an attachment with a Chinese file name.
+written to a temporary file, answered as an attachment with a Chinese file name
+(`xlsx_file_response` answers an already written file the same way).
+
+`with xlsx_progress(report, every=1000):` calls `report(rows)` every `every` rows appended to
+any XlsxSheet made inside the block: the progress bar of a background export (apps.exports)
+without a progress parameter on every writer.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -34,7 +41,7 @@ from openpyxl.utils import get_column_letter
 
 __all__ = ["FORMULA_PREFIXES", "safe_text", "Column", "TEXT", "MONEY", "PERCENT", "INTEGER",
            "DATE", "DATETIME", "XlsxSheet", "attachment_disposition", "XLSX_CONTENT_TYPE",
-           "local_naive", "xlsx_download"]
+           "local_naive", "xlsx_download", "xlsx_file_response", "xlsx_progress"]
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: What makes a spreadsheet read a text cell as a formula (or a DDE payload).
@@ -46,6 +53,20 @@ TEXT, MONEY, PERCENT, INTEGER = "text", "money", "percent", "integer"
 DATE, DATETIME = "date", "datetime"
 NUMBER_FORMATS = {MONEY: "0.00", PERCENT: "0.00##", INTEGER: "0", DATE: "yyyy-mm-dd",
                   DATETIME: "yyyy-mm-dd hh:mm"}
+
+
+_progress: ContextVar[tuple[Callable[[int], None], int] | None] = ContextVar(
+    "xlsx_progress", default=None)
+
+
+@contextmanager
+def xlsx_progress(report: Callable[[int], None], every: int = 1000) -> Iterator[None]:
+    """Inside the block, every XlsxSheet made calls `report(rows written)` each `every` rows."""
+    token = _progress.set((report, max(1, every)))
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def safe_text(value) -> str:
@@ -83,6 +104,7 @@ class XlsxSheet:
         self._bold_numeric = [self._cell(None, number_format=NUMBER_FORMATS[c.kind], font=bold)
                               if c.kind != TEXT else None for c in self.columns]
         self.rows = 0
+        self._progress = _progress.get()
 
     def _cell(self, value, *, number_format=None, font=None, wrap=False) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.sheet, value)
@@ -97,6 +119,8 @@ class XlsxSheet:
     def append(self, values: Sequence) -> None:
         """One row: text columns escaped, numeric ones numbers (None: an empty cell)."""
         self._append(values, self._numeric, bold=False)
+        if self._progress is not None and self.rows % self._progress[1] == 0:
+            self._progress[0](self.rows)
 
     def append_total(self, values: Sequence) -> None:
         """A totals row (bold)."""
@@ -141,6 +165,12 @@ def xlsx_download(write, filename: str, fallback: str) -> FileResponse:
     except BaseException:
         handle.close()
         raise
+    return xlsx_file_response(handle, filename, fallback)
+
+
+def xlsx_file_response(handle, filename: str, fallback: str) -> FileResponse:
+    """The open binary file `handle` (an .xlsx) sent as an attachment named `filename`
+    (`fallback` for old clients); not cached, not sniffed. The response closes it."""
     response = FileResponse(handle, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = attachment_disposition(filename, fallback)
     response["X-Content-Type-Options"] = "nosniff"

@@ -12,9 +12,9 @@ administrators, as on the customer page (selectors.can_see_full_id_number).
 Size: the workbook is written to a temporary file (openpyxl write-only: rows go to disk as they
 come; the query is read in chunks of CHUNK rows), so the memory stays flat; the time grows with
 the rows (measured on the dev machine: 20 000 customers in 4.4 s, mostly openpyxl writing
-cells; 50 000 with a peak of about 6 MB of Python memory). Beyond some 50 000 rows a request
-is long (over 10 s): the model for a background build with a progress bar is the finance
-workbook (apps/commissions/tasks_workbook.py).
+cells; 50 000 with a peak of about 6 MB of Python memory). Lists over
+settings.EXPORT_DIRECT_MAX_ROWS are built by a background job with a progress bar
+(apps/exports), through this same writer.
 """
 
 from __future__ import annotations

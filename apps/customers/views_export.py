@@ -1,7 +1,8 @@
 """/customers/export.xlsx?<the list's query> — the customer list as .xlsx (apps.customers.exports):
 the same visibility rule and filters as /customers/ (selectors.customer_list). Invalid filters
 send the user back to the list, which shows why. Any staff role that sees customers; a staff
-member without a role: 403."""
+member without a role: 403. Over settings.EXPORT_DIRECT_MAX_ROWS rows the file is built by a
+task with progress (apps.exports)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
 
-from apps.core.xlsx import xlsx_download
+from apps.exports.http import export_response
+from apps.exports.models import ExportJob
 from apps.tenancy.roles import Role
 
-from . import exports
-from .selectors import customer_list
 from .views import CustomerMixin
 
 #: Who exports the customers they see.
@@ -26,8 +26,6 @@ class CustomerExportView(CustomerMixin, View):
 
     def get(self, request):
         try:
-            customers = customer_list(self.staff, request.GET, queryset=self.model.objects.all())
+            return export_response(request, self.staff, ExportJob.Kind.CUSTOMERS)
         except ValidationError:
             return redirect(f"{reverse('customers:list')}?{request.GET.urlencode()}")
-        return xlsx_download(lambda handle: exports.customers_xlsx(self.staff, customers, handle),
-                             *exports.export_filename(self.tenant))

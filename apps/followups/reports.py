@@ -480,13 +480,18 @@ def export_ascii_filename(start: dt.date, end: dt.date) -> str:
     return f"followups-{start.isoformat()}-{(end - dt.timedelta(days=1)).isoformat()}.xlsx"
 
 
+def export_tasks(staff: Staff, *, start: dt.date, end: dt.date,
+                 team: Team | None = None) -> QuerySet:
+    """The follow-ups the export writes (its row count: apps.exports)."""
+    tasks = report_tasks(staff).filter(_day_range(_tenant(staff), start, end))
+    return tasks.filter(team=team) if team is not None else tasks
+
+
 def export_rows(staff: Staff, *, start: dt.date, end: dt.date, team: Team | None = None):
     """The records of the export as tuples (one query, streamed): due_at, customer name,
     phone, phone shown, purpose, channel, assignee, team, status, result, satisfaction,
     notes, cancel reason, next step, completed_at."""
-    tasks = report_tasks(staff).filter(_day_range(_tenant(staff), start, end))
-    if team is not None:
-        tasks = tasks.filter(team=team)
+    tasks = export_tasks(staff, start=start, end=end, team=team)
     shown = Exists(visible_customers(staff).filter(pk=OuterRef("customer_id")))
     return (tasks.annotate(phone_shown=shown).order_by("due_at", "id")
             .values_list("due_at", "customer__name", "customer__phone", "phone_shown",

@@ -5,7 +5,8 @@ customer service; sales and finance 403.
 * /followups/reports/?month=YYYY-MM | from=YYYY-MM-DD&to=YYYY-MM-DD, &team= — completion and
   on-time rates, satisfaction and complaints by person and by team, with a totals row
   (default: this month). Invalid filters: 400 with the messages, this month's figures.
-* /followups/reports/export.xlsx?… — the follow-up records of the same filters (.xlsx).
+* /followups/reports/export.xlsx?… — the follow-up records of the same filters (.xlsx; over
+  settings.EXPORT_DIRECT_MAX_ROWS records built by a task with progress: apps.exports).
 * /followups/team/?team= — today's and this week's completion per member of the team, and
   the team's overdue follow-ups, oldest first (paginated). A manager sees their own team;
   administrators and customer service pick one.
@@ -24,7 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 
 from apps.core.forms import BootstrapFormMixin
-from apps.core.xlsx import xlsx_download
+from apps.exports.http import export_response
+from apps.exports.models import ExportJob
 from apps.tenancy.views_base import StaffRequiredMixin
 
 from . import reports
@@ -70,10 +72,7 @@ class ReportExportView(_ReportMixin, View):
             report = reports.followup_report(self.staff, **filters)
             return render(request, "followups/report.html", {"form": form, "report": report},
                           status=400)
-        return xlsx_download(
-            lambda handle: reports.report_xlsx(self.staff, handle, **filters),
-            reports.export_filename(filters["start"], filters["end"]),
-            reports.export_ascii_filename(filters["start"], filters["end"]))
+        return export_response(request, self.staff, ExportJob.Kind.FOLLOWUPS)
 
 
 class TeamPickForm(BootstrapFormMixin, forms.Form):

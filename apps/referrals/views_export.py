@@ -1,7 +1,9 @@
 """/referrals/export.xlsx?<the list's query> — the referral list as .xlsx
 (apps.referrals.exports): the same visibility, filters and status tab as /referrals/
 (selectors.referral_list), names and phones masked as on the list. Invalid filters send the
-user back to the list, which shows why. Who: the roles of the referral pages (VIEW_ROLES)."""
+user back to the list, which shows why. Who: the roles of the referral pages (VIEW_ROLES).
+Over settings.EXPORT_DIRECT_MAX_ROWS rows the file is built by a task with progress
+(apps.exports)."""
 
 from __future__ import annotations
 
@@ -10,18 +12,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
 
-from apps.core.xlsx import xlsx_download
+from apps.exports.http import export_response
+from apps.exports.models import ExportJob
 
-from . import exports, selectors
 from .views_referrals import ReferralMixin
 
 
 class ReferralExportView(ReferralMixin, View):
     def get(self, request):
         try:
-            referrals = selectors.referral_list(self.staff, request.GET)
+            return export_response(request, self.staff, ExportJob.Kind.REFERRALS)
         except ValidationError:
             return redirect(f"{reverse('referrals:referral_list')}?{request.GET.urlencode()}")
-        return xlsx_download(
-            lambda handle: exports.referrals_xlsx(self.staff, referrals, handle),
-            *exports.export_filename(self.tenant))

@@ -27,6 +27,7 @@ import time
 from celery import shared_task
 from django.core.cache import cache
 
+from apps.core.outbox import enqueue_on_commit
 from apps.ownership.selectors import tenant_today
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import tenant_task
@@ -96,7 +97,7 @@ def recompute_start(tenant: Tenant, *, version: int | None = None, actor_id: int
             return recompute_progress(tenant)
     else:  # a finished, failed or stale run's state
         cache.set(key, queued, PROGRESS_TTL)
-    recompute_tiers.delay(tenant.pk, version, actor_id)
+    enqueue_on_commit(recompute_tiers.name, tenant.pk, version, actor_id)
     return recompute_progress(tenant)
 
 

@@ -205,7 +205,7 @@ def test_large_month_is_built_by_the_task(world_a, client_for, api_client_for, m
     monkeypatch.setattr(wb_module, "CHUNK", 4)
     s = make_month(world_a)
     queued = []
-    monkeypatch.setattr(tasks_workbook.build_workbook, "delay", lambda *a: queued.append(a))
+    monkeypatch.setattr(tasks_workbook, "enqueue_on_commit", lambda _name, *a: queued.append(a))
     public_before = _public_files()
     client = client_for(world_a.finance)
     url = f"/commissions/settlements/{s.pk}/workbook/"
@@ -259,7 +259,7 @@ def test_recalculated_month_gets_a_new_build(world_a, client_for, monkeypatch):
     monkeypatch.setattr(views_workbook, "WORKBOOK_DIRECT_MAX_LINES", 5)
     s = make_month(world_a)
     queued = []
-    monkeypatch.setattr(tasks_workbook.build_workbook, "delay", lambda *a: queued.append(a))
+    monkeypatch.setattr(tasks_workbook, "enqueue_on_commit", lambda _name, *a: queued.append(a))
     client = client_for(world_a.finance)
     url = f"/commissions/settlements/{s.pk}/workbook/"
     client.get(url)
@@ -276,7 +276,7 @@ def test_failed_build_is_reported_and_can_start_again(world_a, client_for, monke
     monkeypatch.setattr(views_workbook, "WORKBOOK_DIRECT_MAX_LINES", 5)
     s = make_month(world_a)
     queued = []
-    monkeypatch.setattr(tasks_workbook.build_workbook, "delay", lambda *a: queued.append(a))
+    monkeypatch.setattr(tasks_workbook, "enqueue_on_commit", lambda _name, *a: queued.append(a))
     client = client_for(world_a.finance)
     url = f"/commissions/settlements/{s.pk}/workbook/"
     client.get(url)

@@ -292,7 +292,7 @@ def test_other_tenants_are_untouched(world_a, world_b):
 @pytest.fixture
 def queued(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
-    monkeypatch.setattr(tasks.recompute_tiers, "delay", lambda *a: calls.append(a))
+    monkeypatch.setattr(tasks, "enqueue_on_commit", lambda _name, *a: calls.append(a))
     return calls
 
 

@@ -40,7 +40,7 @@ def make_version(world):
 @pytest.fixture
 def queued(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
-    monkeypatch.setattr(tasks.recompute_tiers, "delay", lambda *a: calls.append(a))
+    monkeypatch.setattr(tasks, "enqueue_on_commit", lambda _name, *a: calls.append(a))
     return calls
 
 

@@ -54,7 +54,7 @@ def messages_of(response) -> list[str]:
 @pytest.fixture
 def queued(monkeypatch) -> list[tuple]:
     calls: list[tuple] = []
-    monkeypatch.setattr(tasks.recompute_tiers, "delay", lambda *a: calls.append(a))
+    monkeypatch.setattr(tasks, "enqueue_on_commit", lambda _name, *a: calls.append(a))
     return calls
 
 
