@@ -67,7 +67,7 @@ class CommissionPreviewSerializer(serializers.Serializer):
 class CommissionSettingsSerializer(serializers.ModelSerializer):
     calculation_day = serializers.IntegerField(help_text=_(
         "The day of the month (1–28) last month is calculated on."))
-    updated_by = NamedRefSerializer(read_only=True)
+    updated_by = NamedRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = CommissionSettings

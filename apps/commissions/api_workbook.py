@@ -13,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from apps.core.xlsx import XLSX_CONTENT_TYPE
 from apps.tenancy.api import TenantAPIMixin
 from apps.tenancy.permissions import role_permission
 
@@ -39,8 +40,9 @@ class WorkbookAPIView(TenantAPIMixin, GenericAPIView):
 
     @extend_schema(summary="The finance workbook of a settlement (.xlsx)",
                    operation_id="commissions_settlement_workbook",
-                   responses={200: OpenApiResponse(OpenApiTypes.BINARY, description=".xlsx"),
-                              202: WorkbookProgressSerializer})
+                   responses={(200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY,
+                                                                        description=".xlsx"),
+                              (202, "application/json"): WorkbookProgressSerializer})
     def get(self, request, pk):
         settlement = self.get_object()
         response, progress = workbook_download(settlement, self.staff)

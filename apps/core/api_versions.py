@@ -51,7 +51,7 @@ class VersionSerializer(serializers.ModelSerializer):
     rules = serializers.JSONField(required=False, allow_null=True, help_text=_(
         "The rule set data; without it the preset is copied."))
     note = serializers.CharField(required=False, allow_blank=True, max_length=400)
-    created_by = NamedRefSerializer(read_only=True)
+    created_by = NamedRefSerializer(read_only=True, allow_null=True)
     in_force = serializers.SerializerMethodField()
 
     class Meta:

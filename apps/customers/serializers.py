@@ -32,13 +32,13 @@ class CustomerSerializer(serializers.ModelSerializer):
                     "Sending the masked value back keeps the number unchanged."))
     tags = serializers.ListField(child=serializers.CharField(max_length=20), required=False,
                                  label=_("tags"))
-    owner = NamedRefSerializer(read_only=True)
-    team = NamedRefSerializer(read_only=True)
+    owner = NamedRefSerializer(read_only=True, allow_null=True)
+    team = NamedRefSerializer(read_only=True, allow_null=True)
     owner_id = serializers.IntegerField(required=False, allow_null=True, write_only=True,
                                         label=_("owner"), help_text=_("Staff id; null for no owner."))
     team_id = serializers.IntegerField(required=False, allow_null=True, write_only=True,
                                        label=_("team"), help_text=_("Team id; null to follow the owner."))
-    created_by = NamedRefSerializer(read_only=True)
+    created_by = NamedRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Customer

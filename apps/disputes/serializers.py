@@ -40,12 +40,15 @@ class DisputeSerializer(serializers.ModelSerializer):
     customer = NamedRefSerializer(read_only=True)
     owner = NamedRefSerializer(read_only=True)
     claimant = NamedRefSerializer(read_only=True)
-    team = NamedRefSerializer(read_only=True)
-    opened_by = NamedRefSerializer(read_only=True)
-    proposed_by = NamedRefSerializer(read_only=True)
-    escalated_by = NamedRefSerializer(read_only=True)
-    decided_owner = NamedRefSerializer(read_only=True)
-    decided_by = NamedRefSerializer(read_only=True)
+    team = NamedRefSerializer(read_only=True, allow_null=True)
+    opened_by = NamedRefSerializer(read_only=True, allow_null=True)
+    proposed_by = NamedRefSerializer(read_only=True, allow_null=True)
+    escalated_by = NamedRefSerializer(read_only=True, allow_null=True)
+    decided_owner = NamedRefSerializer(read_only=True, allow_null=True)
+    decided_by = NamedRefSerializer(read_only=True, allow_null=True)
+    # "" until decided; declared so that the schema's enum admits it.
+    outcome = serializers.ChoiceField(choices=Dispute.Outcome.choices, allow_blank=True,
+                                      read_only=True, label=_("outcome"))
     proposed_shares = serializers.SerializerMethodField()
     decided_shares = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField(help_text=_(

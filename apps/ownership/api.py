@@ -62,7 +62,8 @@ class PolicyListAPIView(TenantAPIMixin, GenericAPIView):
     def scope_queryset(self, queryset):
         return queryset.select_related("created_by").order_by("-effective_from", "-version")
 
-    @extend_schema(summary="The ownership policy versions, newest first")
+    @extend_schema(summary="The ownership policy versions, newest first",
+                   responses=PolicySerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -89,7 +90,8 @@ class ExpiringListAPIView(TenantAPIMixin, GenericAPIView):
     permission_classes = [CanSeeExpiring]
     filter_backends = []
 
-    @extend_schema(summary="Customers about to be released to the public pool", parameters=[
+    @extend_schema(summary="Customers about to be released to the public pool",
+                   responses=ExpiringCustomerSerializer(many=True), parameters=[
         OpenApiParameter("owner", OpenApiTypes.INT, description=(
             "Only this salesperson's (managers: a member of their team; admins: anyone)."))])
     def get(self, request):
@@ -110,7 +112,7 @@ class PoolListAPIView(TenantAPIMixin, GenericAPIView):
     permission_classes = [IsActiveStaff]
     filter_backends = []
 
-    @extend_schema(summary="The public pool", parameters=[
+    @extend_schema(summary="The public pool", responses=PoolCustomerSerializer(many=True), parameters=[
         OpenApiParameter("search", OpenApiTypes.STR, description=(
             "Four digits: the last four digits of the mobile number; a mobile number: that "
             "number; anything else: part of the name.")),
@@ -160,7 +162,8 @@ class HistoryAPIView(CustomerObjectAPIView):
     serializer_class = OwnershipChangeSerializer
     permission_classes = [IsActiveStaff]
 
-    @extend_schema(summary="The customer's changes of owner, newest first")
+    @extend_schema(summary="The customer's changes of owner, newest first",
+                   responses=OwnershipChangeSerializer(many=True))
     def get(self, request, pk):
         customer = self.get_object()
         page = self.paginate_queryset(ownership_history(customer))

@@ -105,8 +105,9 @@ class RegistrationCheckSerializer(serializers.Serializer):
 
 class RegisterSerializer(serializers.Serializer):
     # Name, phone and lengths are checked by the service, so every error comes back at once.
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32,
+    # Missing ones reach it as "" (a field error there, not a TypeError here).
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="",
                                   help_text=gettext_lazy("Mainland mobile number; +86, spaces and "
                                                          "dashes are accepted."))
     id_number = serializers.CharField(required=False, allow_blank=True, max_length=32)

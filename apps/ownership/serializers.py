@@ -26,7 +26,7 @@ class PolicySerializer(serializers.ModelSerializer):
                                                help_text=_("Empty: no cap."))
     reclaim_after_days = serializers.IntegerField()
     note = serializers.CharField(required=False, allow_blank=True)
-    created_by = NamedRefSerializer(read_only=True)
+    created_by = NamedRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = OwnershipPolicy
@@ -38,8 +38,8 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class ExpiringCustomerSerializer(serializers.ModelSerializer):
-    owner = NamedRefSerializer(read_only=True)
-    team = NamedRefSerializer(read_only=True)
+    owner = NamedRefSerializer(read_only=True, allow_null=True)
+    team = NamedRefSerializer(read_only=True, allow_null=True)
     protection_end = serializers.DateField(read_only=True, help_text=_(
         "The last day the owner keeps the customer (tenant time zone)."))
     days_left = serializers.IntegerField(read_only=True, help_text=_(
@@ -58,8 +58,8 @@ class PoolCustomerSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="display_name", read_only=True)
     phone = serializers.CharField(source="display_phone", read_only=True)
     masked = serializers.SerializerMethodField()
-    team = NamedRefSerializer(read_only=True)
-    previous_owner = NamedRefSerializer(read_only=True)
+    team = NamedRefSerializer(read_only=True, allow_null=True)
+    previous_owner = NamedRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Customer
@@ -93,9 +93,9 @@ class ReassignResultSerializer(serializers.Serializer):
 
 
 class OwnershipChangeSerializer(serializers.ModelSerializer):
-    from_owner = NamedRefSerializer(read_only=True)
-    to_owner = NamedRefSerializer(read_only=True)
-    actor = NamedRefSerializer(read_only=True, help_text=_("Who did it; null: the system."))
+    from_owner = NamedRefSerializer(read_only=True, allow_null=True)
+    to_owner = NamedRefSerializer(read_only=True, allow_null=True)
+    actor = NamedRefSerializer(read_only=True, allow_null=True, help_text=_("Who did it; null: the system."))
     reason_label = serializers.CharField(source="get_reason_display", read_only=True)
 
     class Meta:

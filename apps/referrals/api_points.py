@@ -43,7 +43,7 @@ class PointsItemSerializer(serializers.ModelSerializer):
 
 class PointsEntrySerializer(serializers.ModelSerializer):
     running_balance = serializers.IntegerField(read_only=True)
-    created_by = NamedRefSerializer(read_only=True)
+    created_by = NamedRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = PointsEntry
@@ -51,12 +51,25 @@ class PointsEntrySerializer(serializers.ModelSerializer):
                   "created_by", "created_at"]
 
 
+class ReferrerLedgerSerializer(serializers.Serializer):
+    """The answer of the ledger endpoint (for the schema): the balance, then a page of rows."""
+
+    referrer = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    held = serializers.IntegerField()
+    available = serializers.IntegerField()
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PointsEntrySerializer(many=True)
+
+
 class RedemptionSerializer(serializers.ModelSerializer):
     referrer = serializers.PrimaryKeyRelatedField(queryset=Referrer.objects)
     item = serializers.PrimaryKeyRelatedField(queryset=PointsItem.objects)
     note = serializers.CharField(required=False, allow_blank=True, max_length=400)
     requested_by = NamedRefSerializer(read_only=True)
-    decided_by = NamedRefSerializer(read_only=True)
+    decided_by = NamedRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = PointsRedemption
@@ -90,7 +103,8 @@ class ReferrerLedgerAPIView(TenantAPIMixin, GenericAPIView):
         return points.points_visible_referrers(self.staff, queryset)
 
     @extend_schema(summary="A referrer's points balance and ledger",
-                   operation_id="referrals_referrer_points")
+                   operation_id="referrals_referrer_points",
+                   responses=ReferrerLedgerSerializer)
     def get(self, request, pk):
         referrer = self.get_object()
         kind = request.query_params.get("kind", "")

@@ -129,8 +129,9 @@ class ReferralLogSerializer(serializers.Serializer):
     # Name, phone and lengths are checked by the services, so every error comes back at once.
     referrer = serializers.IntegerField(help_text=gettext_lazy(
         "An active referrer the caller sees."))
-    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    # Checked by the service (missing ones reach it as "": a field error, not a TypeError).
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=32, default="")
     id_number = serializers.CharField(required=False, allow_blank=True, max_length=32)
     gender = serializers.ChoiceField(choices=Customer.Gender.choices, required=False,
                                      allow_blank=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -64,7 +64,8 @@ class ContractListAPIView(TenantAPIMixin, GenericAPIView):
     def get_permissions(self):
         return [CanCreateContracts()] if self.request.method == "POST" else [CanSeeContracts()]
 
-    @extend_schema(summary="Contracts", operation_id="renewals_contracts_list", parameters=[
+    @extend_schema(summary="Contracts", operation_id="renewals_contracts_list",
+                   responses=RenewalContractSerializer(many=True), parameters=[
         OpenApiParameter("search", OpenApiTypes.STR, description=(
             "Part of the contract number, or the customer's name, mobile number or its last "
             "four digits.")),
@@ -160,7 +161,8 @@ class ExpiringListAPIView(TenantAPIMixin, GenericAPIView):
     permission_classes = [CanSeeContracts]
     filter_backends = []
 
-    @extend_schema(summary="Contracts expiring soon", parameters=[
+    @extend_schema(summary="Contracts expiring soon",
+                   responses=ExpiringContractSerializer(many=True), parameters=[
         OpenApiParameter("within", OpenApiTypes.INT, description="Days from today (1 to 365)."),
         *FILTER_PARAMETERS])
     def get(self, request):
@@ -220,7 +222,10 @@ class RatesAPIView(TenantAPIMixin, GenericAPIView):
         OpenApiParameter("year", OpenApiTypes.INT, description="Default: this year."),
         OpenApiParameter("month", OpenApiTypes.INT, description="1 to 12; default: every month."),
         OpenApiParameter("team", OpenApiTypes.INT)],
-        responses={200: RenewalRateRowSerializer(many=True)})
+        responses={200: inline_serializer("RenewalRates", fields={
+            "year": serializers.IntegerField(),
+            "rows": RenewalRateRowSerializer(many=True),
+            "totals": RenewalRateRowSerializer(many=True)})})
     def get(self, request):
         data = _form_or_400(RateFilterForm(request.query_params, staff=self.staff))
         year = data["year"] or tenant_today(self.tenant).year

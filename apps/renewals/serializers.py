@@ -19,9 +19,9 @@ class RenewalContractRefSerializer(serializers.Serializer):
 
 class RenewalContractSerializer(serializers.ModelSerializer):
     customer = NamedRefSerializer(read_only=True)
-    owner = NamedRefSerializer(read_only=True)
-    team = NamedRefSerializer(read_only=True)
-    renewed_by = RenewalContractRefSerializer(read_only=True, help_text=_(
+    owner = NamedRefSerializer(read_only=True, allow_null=True)
+    team = NamedRefSerializer(read_only=True, allow_null=True)
+    renewed_by = RenewalContractRefSerializer(read_only=True, allow_null=True, help_text=_(
         "The contract a renewal created (null until renewed)."))
 
     class Meta:
@@ -88,7 +88,7 @@ class RenewalPolicySerializer(serializers.ModelSerializer):
     lead_days = serializers.ListField(child=serializers.IntegerField(), allow_empty=True,
                                       help_text=_("Days before a contract's end (1 to 5 distinct "
                                                   "numbers, each 1 to 365)."))
-    updated_by = NamedRefSerializer(read_only=True)
+    updated_by = NamedRefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = RenewalPolicy

@@ -135,8 +135,13 @@ def test_relations(world_a, api_client_for):
     assert actions == ["customer.relation_add", "customer.relation_remove"]
 
 
-def test_schema_lists_the_customer_endpoints(db, client):
-    res = client.get("/api/schema/", {"format": "json"})
+def test_schema_is_for_signed_in_staff_only(db, client):
+    for url in ("/api/schema/", "/api/docs/", "/api/redoc/"):
+        assert client.get(url).status_code in (401, 403), url
+
+
+def test_schema_lists_the_customer_endpoints(world_a, client_for):
+    res = client_for(world_a.sales).get("/api/schema/", {"format": "json"})
     paths = res.json()["paths"]
     assert {"/api/v1/customers/", "/api/v1/customers/{id}/", "/api/v1/customers/{id}/relations/",
             "/api/v1/customers/{id}/relations/{relation_id}/"} <= set(paths)
