@@ -23,12 +23,13 @@ MISSING_ID = 2_000_000_000
 class Isolation:
     """Tenant A's objects (the targets), tenant B's (the attacker's own), and A's snapshot."""
 
-    def __init__(self, world_a, world_b):
+    def __init__(self, world_a, world_b=None):
+        """Without `world_b`: tenant A alone (the same-tenant role matrix needs no B)."""
         self.world_a, self.world_b = world_a, world_b
         self.a: TenantData = populate(world_a)
-        self.b: TenantData = populate(world_b)
+        self.b: TenantData | None = populate(world_b) if world_b is not None else None
         self.ids = self._ids(world_a, self.a)
-        self.b_ids = self._ids(world_b, self.b)
+        self.b_ids = self._ids(world_b, self.b) if world_b is not None else {}
         self.secrets = self.a.secrets
         self.before = snapshot(world_a)
 
@@ -62,7 +63,8 @@ class Isolation:
                 "tier_change": data.tier_change.pk, "vip_card": data.vip_card.pk,
                 "voucher": data.voucher.pk, "gift": data.gift.pk,
                 "followup_plan": data.followup_plan.pk, "followup": data.followup.pk,
-                "notification_preference": data.notification_preference.pk}
+                "notification_preference": data.notification_preference.pk,
+                "export_job": data.export_job.pk}
 
     def values(self, route, *, ids: dict[str, int] | None = None, missing: bool = False) -> dict:
         ids = ids or self.ids
@@ -92,13 +94,13 @@ def _media_root(_isolation_media):
     """Replaces the per-test media directory of tests/conftest.py for this module."""
 
 
-@pytest.fixture(scope="module")
-def _isolation_data(django_db_setup, django_db_blocker, _isolation_media):
+def built_once(django_db_blocker, build):
+    """Yields build()'s result, made inside an outer transaction rolled back afterwards."""
     with django_db_blocker.unblock():
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            data = Isolation(TenantWorld("tenant-a", "甲家居"), TenantWorld("tenant-b", "乙教育"))
+            data = build()
         except BaseException:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)
@@ -107,6 +109,12 @@ def _isolation_data(django_db_setup, django_db_blocker, _isolation_media):
     with django_db_blocker.unblock():
         transaction.set_rollback(True)
         outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def _isolation_data(django_db_setup, django_db_blocker, _isolation_media):
+    yield from built_once(django_db_blocker, lambda: Isolation(
+        TenantWorld("tenant-a", "甲家居"), TenantWorld("tenant-b", "乙教育")))
 
 
 @pytest.fixture

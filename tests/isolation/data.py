@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import connection
 
+from apps.core.models import JobRun
 from apps.customers.models import Customer, CustomerRelation, TeamCustomerCount
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant, TenantModel, User
@@ -62,6 +63,8 @@ class TenantData:
     followup_plan: object = None
     followup_done: object = None
     followup: object = None
+    # Issue 9 (set by _populate_exports).
+    export_job: object = None
 
     @property
     def customer(self) -> Customer:
@@ -81,7 +84,7 @@ class TenantData:
                                                      "REFERRED", "REFERRAL", "REWARDS", "ITEM",
                                                      "TIERS", "REVIEW", "TIER-CHANGE", "VIP",
                                                      "VOUCHER", "GIFT", "PLAN", "RESULT",
-                                                     "FOLLOWUP")]
+                                                     "FOLLOWUP", "EXPORT")]
         out.append(f"secret-{slug}.png")
         return out
 
@@ -125,13 +128,29 @@ def populate(world) -> TenantData:
     with tenant_context(world.tenant):
         data.team_count = TeamCustomerCount.objects.create(
             tenant=world.tenant, team=world.team1, day=datetime.date(2026, 1, 1), customers=2)
+        # A periodic job's claim (apps.core.jobs): no page shows it, the isolation holds anyway.
+        JobRun.objects.create(tenant=world.tenant, task="customers.count_team_customers",
+                              period="2026-01-01")
     _populate_ownership(world, data)
     _populate_deals(world, data)
     _populate_referrals(world, data)
     _populate_commissions(world, data)
     _populate_vip(world, data)
     _populate_followups(world, data)
+    _populate_exports(world, data)
     return data
+
+
+def _populate_exports(world, data: TenantData) -> None:
+    """A background export of the salesperson's (issue 9), queued."""
+    from apps.exports.models import ExportJob
+
+    slug = world.tenant.slug
+    with tenant_context(world.tenant):
+        data.export_job = ExportJob.objects.create(
+            tenant=world.tenant, staff=world.sales, kind=ExportJob.Kind.CUSTOMERS,
+            query="source=referral", rows_total=3, download_name=f"SECRET-EXPORT-{slug}.xlsx",
+            ascii_name=f"customers-{slug}.xlsx")
 
 
 def _populate_commissions(world, data: TenantData) -> None:

@@ -64,6 +64,8 @@ TOKEN_KINDS = {
     # Issue 8: follow-ups.
     "followups": "followup", "tasks": "followup", "task": "followup",
     "plans": "followup_plan", "plan": "followup_plan",
+    # Issue 9: background exports.
+    "exports": "export_job",
 }
 MODEL_KINDS = {
     "customers.Customer": "customer", "customers.CustomerRelation": "relation",
@@ -91,6 +93,7 @@ MODEL_KINDS = {
     "vip.GiftGiven": "gift",
     "followups.FollowUpPlan": "followup_plan", "followups.FollowUpTask": "followup",
     "notifications.NotificationPreference": "notification_preference",
+    "exports.ExportJob": "export_job",
 }
 
 
@@ -145,11 +148,11 @@ def _walk(patterns, fmt: str, namespaces: tuple[str, ...]):
             yield fmt + part, namespaces, p
 
 
-def discover() -> list[Route]:
-    """Every route of the project outside SKIP_PREFIXES, with or without kwargs."""
+def discover(skip: tuple[str, ...] = SKIP_PREFIXES) -> list[Route]:
+    """Every route of the project outside `skip`, with or without kwargs."""
     routes = []
     for fmt, namespaces, pattern in _walk(get_resolver().url_patterns, "", ()):
-        if fmt.startswith(SKIP_PREFIXES):
+        if fmt.startswith(skip):
             continue
         params = tuple(re.findall(r"%\((\w+)\)s", fmt))
         if "format" in params:  # DRF format-suffix twins of routes already listed
