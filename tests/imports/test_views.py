@@ -126,3 +126,10 @@ def test_large_file_runs_as_a_task_with_progress(world_a, settings, monkeypatch)
     assert 'id="import-done"' in page and 'id="count-created">2<' in page
     client.post(response["Location"])  # confirming again starts nothing
     assert len(started) == 1
+
+
+def test_the_customer_list_links_to_the_import_for_those_who_may_import(world_a):
+    link = f'href="{reverse("imports:customer_upload")}"'
+    for who in (world_a.admin, world_a.sales):
+        assert link in login(who).get(reverse("customers:list")).content.decode()
+    assert link not in login(world_a.finance).get(reverse("customers:list")).content.decode()
