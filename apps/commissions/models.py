@@ -126,7 +126,7 @@ class TeamApproval(TenantModel):
         ordering = ["team__name", "id"]
         constraints = [
             *TenantModel.Meta.constraints,
-            models.UniqueConstraint(fields=["settlement", "team"],
+            models.UniqueConstraint(fields=["tenant", "settlement", "team"],
                                     name="team_approval_once"),
         ]
 

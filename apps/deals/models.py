@@ -69,8 +69,9 @@ class Contract(TenantModel):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, blank=True,
                              related_name="+", verbose_name=_("team"))
     #: The contract that a renewal of this one created (None until renewed).
-    renewed_by = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
-                                      related_name="renews", verbose_name=_("renewed by"))
+    renewed_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="renewed_from", related_query_name="renews",
+                                   verbose_name=_("renewed by"))
     notes = models.CharField(_("notes"), max_length=500, blank=True)
     created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("created by"))
@@ -83,6 +84,9 @@ class Contract(TenantModel):
         constraints = [
             *TenantModel.Meta.constraints,
             models.UniqueConstraint(fields=["tenant", "number"], name="contract_number_unique"),
+            # One-to-one, with the tenant in the key (Citus: tests/deploy/test_unique_keys.py).
+            models.UniqueConstraint(fields=["tenant", "renewed_by"],
+                                    name="contract_renewed_once"),
             models.CheckConstraint(condition=Q(end__gte=F("start")), name="contract_end_after_start"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="contract_amount_positive"),
             models.CheckConstraint(condition=Q(hours_consumed__gte=0),
@@ -119,8 +123,9 @@ class Deal(TenantModel):
     #: the consultant who closed it alone earns it: 000 seed, 三.3 / 四.3.)
     teacher_raised = models.BooleanField(_("raised by the teacher"), default=True)
     #: The contract this deal created (a term with start/end), if any.
-    contract = models.OneToOneField(Contract, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="deal", verbose_name=_("contract"))
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="deals", related_query_name="deal",
+                                 verbose_name=_("contract"))
     #: Renewals: the contract renewed and the days from its start to the signing (start = day 0).
     renews = models.ForeignKey(Contract, on_delete=models.PROTECT, null=True, blank=True,
                                related_name="renewal_deals", verbose_name=_("renews contract"))
@@ -147,6 +152,7 @@ class Deal(TenantModel):
             *TenantModel.Meta.constraints,
             models.UniqueConstraint(fields=["tenant", "contract_number"],
                                     name="deal_contract_number_unique"),
+            models.UniqueConstraint(fields=["tenant", "contract"], name="deal_contract_once"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="deal_amount_positive"),
             models.CheckConstraint(condition=Q(refunded_amount__gte=0)
                                    & Q(refunded_amount__lte=F("amount")),

@@ -106,8 +106,8 @@ class FollowUpTask(TenantModel):
     #: Overdue work, each done once (apps.followups.reminders).
     reminded_at = models.DateTimeField(_("assignee reminded at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("manager told at"), null=True, blank=True)
-    penalty = models.OneToOneField(PenaltyEvent, on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+", verbose_name=_("penalty"))
+    penalty = models.ForeignKey(PenaltyEvent, on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="+", verbose_name=_("penalty"))
 
     created_by = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("created by"))
@@ -121,6 +121,7 @@ class FollowUpTask(TenantModel):
             *TenantModel.Meta.constraints,
             models.UniqueConstraint(fields=["tenant", "source_key"], condition=~Q(source_key=""),
                                     name="followup_generated_once"),
+            models.UniqueConstraint(fields=["tenant", "penalty"], name="followup_penalty_once"),
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1,
                                                            satisfaction__lte=5),

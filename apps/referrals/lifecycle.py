@@ -30,7 +30,7 @@
 
 Eligibility (apps.referrals.eligibility): not the referrer, not a relative when the policy
 excludes them, never bought before, not already referred. One deal earns at most one reward
-(Referral.deal is one-to-one) and a person has at most one referral alive (a unique key).
+(a unique key on Referral's tenant and deal) and a person has at most one referral alive (a unique key).
 Every step is audited (`referral.*`) with who, when and the figures.
 """
 

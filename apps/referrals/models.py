@@ -26,10 +26,12 @@ class Referrer(TenantModel):
         PERCENT = "percent", _("Percentage of the deal")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="referrer", verbose_name=_("customer"))
-    staff = models.OneToOneField(Staff, on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="referrer", verbose_name=_("staff member"))
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="referrers", related_query_name="referrer",
+                                 verbose_name=_("customer"))
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="referrers", related_query_name="referrer",
+                              verbose_name=_("staff member"))
     # Outside partners (转介绍服务合同).
     partner_name = models.CharField(_("partner name"), max_length=100, blank=True)
     partner_phone = models.CharField(_("partner mobile phone"), max_length=11, blank=True)
@@ -57,6 +59,10 @@ class Referrer(TenantModel):
                            & ~Q(partner_name="")),
                 name="referrer_kind_matches_identity"),
             models.CheckConstraint(condition=Q(fee_value__gte=0), name="referrer_fee_non_negative"),
+            # One referrer per customer and per staff member, with the tenant in the key (Citus:
+            # tests/deploy/test_unique_keys.py).
+            models.UniqueConstraint(fields=["tenant", "customer"], name="referrer_customer_once"),
+            models.UniqueConstraint(fields=["tenant", "staff"], name="referrer_staff_once"),
         ]
 
 
@@ -149,8 +155,9 @@ class Referral(TenantModel):
     rejection_note = models.CharField(_("rejection note"), max_length=500, blank=True)
     note = models.TextField(_("note"), max_length=1000, blank=True)
     #: The referred customer's first deal (one deal earns at most one referral reward).
-    deal = models.OneToOneField(Deal, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="referral", verbose_name=_("deal"))
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="referrals", related_query_name="referral",
+                             verbose_name=_("deal"))
     submitted_ip = models.GenericIPAddressField(_("submitted from"), null=True, blank=True)
     flagged = models.BooleanField(_("flagged for review"), default=False)
     flag_reason = models.CharField(_("flag reason"), max_length=200, blank=True)
@@ -220,6 +227,8 @@ class Referral(TenantModel):
                 fields=["tenant", "customer"],
                 condition=Q(customer__isnull=False) & ~Q(status__in=["rejected", "reversed"]),
                 name="referral_one_alive_per_customer"),
+            # One deal earns at most one referral (tenant in the key: Citus).
+            models.UniqueConstraint(fields=["tenant", "deal"], name="referral_deal_once"),
             models.CheckConstraint(
                 condition=Q(status="rejected", rejection_reason__gt="")
                 | (~Q(status="rejected") & Q(rejection_reason="")),

@@ -28,7 +28,7 @@ referral counted once, by its status now):
 **Deal figures** (by the month the deal was signed, `Deal.signed_on`, a calendar date):
 
 * `deals` — deals signed in the month (the deals list filtered by signing dates).
-* `referred_deals` — of those, the deals that converted a referral (`Deal.referral`, its
+* `referred_deals` — of those, the deals that converted a referral (`Referral.deal`, its
   referral now in the success statuses or reversed; one deal converts at most one referral).
 * `referral_rate` (转介绍率) = referred_deals / deals, in % (None without deals).
 * `average_days` / `median_days` — time from referral to deal: for the referred deals of the
