@@ -80,6 +80,13 @@ def mask_id_number(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
 
 
+def mask_phone(phone: str) -> str:
+    """13912345678 -> 139****5678 (the last four stay: staff search the pool by them)."""
+    if not phone:
+        return ""
+    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:]
+
+
 def mask_name(value: str) -> str:
     """张三 -> 张*, 欧阳娜娜 -> 欧***"""
     if not value:

@@ -67,9 +67,10 @@ from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 
 from apps.core.forms import BootstrapFormMixin
+from apps.core.identity import mask_phone
 from apps.core.xlsx import INTEGER, Column, XlsxSheet
 from apps.customers.selectors import visible_customers
-from apps.ownership.selectors import local_midnight, mask_phone, tenant_today
+from apps.ownership.selectors import local_midnight, tenant_today
 from apps.referrals.forms_reports import MonthField
 from apps.referrals.reports import add_months
 from apps.renewals.selectors import percent

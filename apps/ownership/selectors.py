@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.identity import mask_name
+from apps.core.identity import mask_name, mask_phone
 from apps.customers.models import Customer, OwnershipChange
 from apps.customers.selectors import search_customers, visible_customers
 from apps.tenancy.models import Staff, Team, Tenant
@@ -81,13 +81,6 @@ EXPIRING_ROLES = (Role.SALES, Role.MANAGER, Role.ADMIN)
 #: Roles that may move customers between salespeople (managers: within their team).
 REASSIGN_ROLES = (Role.MANAGER, Role.ADMIN)
 PAGE_SIZE = 25
-
-
-def mask_phone(phone: str) -> str:
-    """13912345678 -> 139****5678 (the last four stay: staff search the pool by them)."""
-    if not phone:
-        return ""
-    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:]
 
 
 def policy_overview(tenant: Tenant, today: dt.date | None = None) -> dict:

@@ -53,6 +53,7 @@ class ReferrerSerializer(serializers.ModelSerializer):
         return svc.referrer_name(referrer)
 
     def get_phone(self, referrer) -> str:
+        """Masked (139****5678) for a customer the caller may not see."""
         return svc.referrer_phone(referrer)
 
 
@@ -99,8 +100,8 @@ class ReferrerViewSet(TenantAPIMixin, mixins.ListModelMixin, mixins.RetrieveMode
             params = self.request.query_params
             return svc.referrer_list(self.staff, search=params.get("search", ""),
                                      kind=params.get("kind", ""))
-        return (svc.visible_referrers(self.staff, queryset)
-                .select_related("customer", "staff").prefetch_related("cards"))
+        return svc.with_customer_visibility(self.staff, svc.visible_referrers(
+            self.staff, queryset).select_related("customer", "staff").prefetch_related("cards"))
 
     @extend_schema(summary="Register a referrer", request=ReferrerCreateSerializer,
                    responses={201: ReferrerDetailSerializer})

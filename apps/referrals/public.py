@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from apps.core.identity import normalize_id_number, normalize_phone
+from apps.core.identity import mask_id_number, normalize_id_number, normalize_phone
 from apps.customers.models import Customer
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
@@ -126,7 +126,10 @@ def referral_submit_public(*, tenant: Tenant, card: ReferralCard, name: str, pho
         if earlier is not None:
             flags.append(_("Already referred (referral #%(id)s).") % {"id": earlier})
         if id_number:
-            note = (_("ID number given: %(id)s") % {"id": id_number}) + ("\n" + note if note else "")
+            # Masked: the note is read by every staff member who sees the referral, and only
+            # administrators see full ID numbers (the full number is asked again at verification).
+            given = _("ID number given: %(id)s") % {"id": mask_id_number(id_number)}
+            note = given + ("\n" + note if note else "")
         return Referral.objects.create(
             tenant=tenant, referrer=referrer, card=card, channel=Referral.Channel.LINK,
             name=name, phone=phone, status=Referral.Status.REGISTERED, note=note[:1000],

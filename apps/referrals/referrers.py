@@ -13,14 +13,15 @@ from decimal import Decimal, InvalidOperation
 import segno
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.audit import audit_record
-from apps.core.identity import mask_name, normalize_id_number, normalize_phone
+from apps.core.identity import mask_name, mask_phone, normalize_id_number, normalize_phone
 from apps.customers.models import Customer
+from apps.customers.selectors import visible_customers
 from apps.customers.services import customer_update
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Staff, Tenant
@@ -64,11 +65,21 @@ def visible_referrers(staff: Staff, queryset: QuerySet | None = None) -> QuerySe
     return queryset.none()
 
 
+def with_customer_visibility(staff: Staff, queryset: QuerySet) -> QuerySet:
+    """Referrers annotated `customer_visible`: whether `staff` may see the referrer's customer
+    (visible_customers) — a customer referrer's phone is shown masked otherwise
+    (referrer_phone). One subquery, whatever the number of rows."""
+    return queryset.annotate(customer_visible=Exists(
+        visible_customers(staff).filter(pk=OuterRef("customer_id"))))
+
+
 def referrer_list(staff: Staff, *, search: str = "", kind: str = "",
                   active: bool | None = None) -> QuerySet:
     """The referrers `staff` sees, searched by name, phone or card code, with the number of
-    active cards (`active_cards`)."""
-    queryset = visible_referrers(staff).select_related("customer", "staff")
+    active cards (`active_cards`) and whether `staff` may see each one's customer
+    (`customer_visible`)."""
+    queryset = with_customer_visibility(staff, visible_referrers(staff)
+                                        .select_related("customer", "staff"))
     term = (search or "").strip()
     if term:
         q = (Q(customer__name__icontains=term) | Q(staff__name__icontains=term)
@@ -97,8 +108,12 @@ def referrer_name(referrer: Referrer) -> str:
 
 
 def referrer_phone(referrer: Referrer) -> str:
+    """The phone to show: a customer referrer's in full only when the referrer was read with
+    `with_customer_visibility` and the viewer may see that customer, else masked; a staff
+    member's or a partner's in full (they are not customers)."""
     if referrer.kind == Referrer.Kind.CUSTOMER:
-        return referrer.customer.phone
+        phone = referrer.customer.phone
+        return phone if getattr(referrer, "customer_visible", False) else mask_phone(phone)
     if referrer.kind == Referrer.Kind.STAFF:
         return referrer.staff.phone
     return referrer.partner_phone

@@ -13,9 +13,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.filters import clean_filter_form
-from apps.core.identity import mask_name
+from apps.core.identity import mask_name, mask_phone
 from apps.customers.selectors import visible_customers
-from apps.ownership.selectors import local_midnight, mask_phone, tenant_today
+from apps.ownership.selectors import local_midnight, tenant_today
 from apps.tenancy.models import Staff
 from apps.tenancy.roles import Role
 

@@ -36,7 +36,8 @@ class ReferrerMixin(TenantObjectMixin):
         return svc.visible_referrers(self.staff, queryset)
 
     def get_referrer(self, pk: int) -> Referrer:
-        return get_object_or_404(self.get_queryset().select_related("customer", "staff"), pk=pk)
+        return get_object_or_404(svc.with_customer_visibility(
+            self.staff, self.get_queryset().select_related("customer", "staff")), pk=pk)
 
 
 class CardMixin(TenantObjectMixin):

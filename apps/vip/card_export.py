@@ -23,9 +23,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
+from apps.core.identity import mask_phone
 from apps.core.xlsx import DATE, DATETIME, Column, XlsxSheet, local_naive
 from apps.customers.selectors import visible_customers
-from apps.ownership.selectors import mask_phone, tenant_today
+from apps.ownership.selectors import tenant_today
 from apps.tenancy.models import Staff, Tenant
 
 from .cards import tier_names

@@ -18,9 +18,10 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from apps.core.identity import mask_phone
 from apps.followups import services
 from apps.followups.models import Channel, FollowUpTask, Purpose
-from apps.ownership.selectors import local_midnight, mask_phone
+from apps.ownership.selectors import local_midnight
 from tests.followups.helpers import at, customer, zh
 from tests.followups.test_reports import MARCH, build_march
 
