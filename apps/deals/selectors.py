@@ -23,8 +23,9 @@ from .models import Deal, DealCredit, DealParticipant, Refund
 CREATE_ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES)
 #: Who may see deals at all (customer service may not: deals are money).
 READ_ROLES = (Role.ADMIN, Role.MANAGER, Role.SALES, Role.FINANCE)
-#: Who may refund (a manager only the deals of their team).
-REFUND_ROLES = (Role.ADMIN, Role.MANAGER, Role.FINANCE)
+#: Who may refund (a manager only the deals of their team). Not finance: DOMAIN.md §1 keeps
+#: finance read-only apart from the month's close, its exports and the paid marks.
+REFUND_ROLES = (Role.ADMIN, Role.MANAGER)
 
 ZERO = Decimal("0.00")
 
@@ -72,8 +73,8 @@ def can_create_deals(staff: Staff) -> bool:
 
 
 def can_refund(staff: Staff, deal: Deal) -> bool:
-    """Administrators and finance any deal; a manager the deals of their own team."""
-    if staff.has_role(Role.ADMIN, Role.FINANCE):
+    """Administrators any deal; a manager the deals of their own team."""
+    if staff.has_role(Role.ADMIN):
         return True
     return bool(staff.is_manager and staff.team_id is not None and deal.team_id == staff.team_id)
 

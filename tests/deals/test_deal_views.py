@@ -363,7 +363,7 @@ def deal(edu):
 def test_refund_with_a_confirmation_step(edu, deal, client_for):
     e = edu
     url = reverse("deals:refund", args=[deal.pk])
-    client = client_for(e.world.finance)
+    client = client_for(e.world.admin)
     page = client.get(url)
     assert page.status_code == 200 and 'value="9000.00"' in page.content.decode()
     data = {"amount": "900", "refunded_on": e.today.isoformat(), "reason": "家长退课"}
@@ -451,5 +451,5 @@ def test_detail_query_count_does_not_grow_with_lines_and_refunds(edu, client_for
 def services_refund(edu, deal, amount):
     from apps.deals import services
 
-    return services.deal_refund(tenant=edu.tenant, actor=edu.world.finance, deal=deal,
+    return services.deal_refund(tenant=edu.tenant, actor=edu.world.admin, deal=deal,
                                 amount=D(amount), refunded_on=edu.today, reason="退课")

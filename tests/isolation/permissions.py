@@ -75,7 +75,7 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "api-deals-role": {"GET": (A, M, F), "PATCH": (A,)},
     "deal-list": {"GET": (A, M, S, F), "POST": (A, M, S)},
     "deal-detail": {"GET": (A, M, S, F), "PATCH": (A, M, S)},
-    "deal-refunds": {"GET": (A, M, S, F), "POST": (A, M, F)},
+    "deal-refunds": {"GET": (A, M, S, F), "POST": (A, M)},
     "api-renewals-contracts": {"GET": ALL, "POST": (A, M)},
     "api-renewals-contract": {"GET": ALL, "PATCH": (A, M)},
     # apps.deals.contracts.may_record_hours
@@ -198,7 +198,7 @@ PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "deals:customer_lookup": {"GET": (A, M, S)},
     "deals:detail": {"GET": (A, M, S, F)},
     "deals:notes": {"GET": (A, M, S), "POST": (A, M, S)},
-    "deals:refund": {"GET": (A, M, F), "POST": (A, M, F)},
+    "deals:refund": {"GET": (A, M), "POST": (A, M)},
     "deals:rule_set_list": {"GET": (A, M, F)},
     "deals:rule_set_create": {"GET": (A,), "POST": (A,)},
     "deals:rule_set_detail": {"GET": (A, M, F)},

@@ -69,14 +69,14 @@ def test_full_refund_after_payment_claws_back_the_total(world_a):
     w = world_a
     referral, the_deal = converted(w, customer_referrer(w), "10000")
     referral = approve_and_pay(w, referral)
-    the_refund = refund(w, the_deal, "10000", actor=w.finance)
+    the_refund = refund(w, the_deal, "10000", actor=w.manager)
     referral = fresh(w, referral)
     assert (referral.status, referral.reward_clawed_back, referral.reward_total) == (
         "reversed", D("500.00"), D("500.00"))  # the record of what was paid stays
     with w.context():
         clawback = RewardLine.objects.get(kind="clawback")
     assert (clawback.amount, clawback.refund_id, clawback.deal_id, clawback.created_by_id) == (
-        D("-500.00"), the_refund.pk, the_deal.pk, w.finance.pk)
+        D("-500.00"), the_refund.pk, the_deal.pk, w.manager.pk)
     assert line_sum(w, referral) == D("0.00")
     [audit] = audits(w, referral, "referral.reverse")
     assert audit.changes["clawed_back"] == "-500.00" and audit.changes["action"] == "clawback"
