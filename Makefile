@@ -18,7 +18,10 @@ run: $(VENV)/.installed
 # time on one of them: the isolation matrix builds its data once per module.
 TEST_ARGS ?= -n 2 --dist loadfile
 
+# The browser journeys (tests/browser) need the distribution's Chromium: installed if missing
+# (never a browser downloaded by Playwright); when it cannot be, they skip and say why.
 test: $(VENV)/.installed
+	bash scripts/browser_setup.sh
 	$(PY) scripts/dev.py test $(TEST_ARGS)
 
 bench: $(VENV)/.installed

@@ -411,7 +411,7 @@ class MyDayCards:
         if script:
             script = (f'<details class="mt-2"><summary class="small fw-semibold py-1">'
                       f'{self.script_label}</summary><p class="small mb-0 p-2 bg-body-tertiary '
-                      f'rounded" style="white-space: pre-line">{escape(script)}</p></details>')
+                      f'rounded text-pre-line">{escape(script)}</p></details>')
         stars = "".join(
             f'<input type="radio" class="btn-check" name="satisfaction" value="{n}" '
             f'id="sat-{pk}-{n}" autocomplete="off"><label class="btn btn-outline-success '

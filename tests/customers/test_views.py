@@ -143,7 +143,7 @@ def test_relations_on_the_detail_page(world_a, client_for):
     assert res.context["relation_form"].errors["related_phone"] == [
         "这两位客户之间已有关系。"]
     body = client.get(reverse("customers:detail", args=[spouse.pk])).content.decode()
-    assert "张三" in body and "confirm(" in body
+    assert "张三" in body and "data-confirm=" in body  # asked by static/js/app.js
     with world_a.context():
         relation = CustomerRelation.objects.get()
     remove = reverse("customers:relation_remove", args=[spouse.pk, relation.pk])
