@@ -135,13 +135,27 @@ def test_finance_closes_a_month_and_downloads_the_workbook(edu, open_session, tm
     page.click("main form[method=post] button[type=submit]")
     page.wait_for_url(re.compile(rf"/commissions/settlements/{settlement.pk}/$"))
 
-    # The approvals are the managers' and the administrator's (through the services here).
+    # The approvals (finance does not approve): team 1's manager approves the team in the
+    # browser, the administrator any team without a manager and then the month.
     with w.context():
         teams = [team for team, _approval in settlements.teams_to_approve(settlement)]
+    detail = f"/commissions/settlements/{settlement.pk}/"
     for team in teams:
-        settlements.settlement_approve_team(tenant=w.tenant, actor=w.admin,
-                                            settlement=settlement, team=team)
-    settlements.settlement_approve(tenant=w.tenant, actor=w.admin, settlement=settlement)
+        approver = w.manager if team.pk == w.team1.pk else w.admin
+        other = open_session(approver).page
+        other.goto(detail)
+        other.click("#settlement-actions [data-action=approve-team]")
+        other.select_option("#id_team", str(team.pk))
+        other.click("main form[method=post] button[type=submit]")
+        other.wait_for_url(re.compile(rf"{detail}$"))
+    admin = open_session(w.admin).page
+    admin.goto(detail)
+    admin.click("#settlement-actions [data-action=approve]")
+    admin.click("main form[method=post] button[type=submit]")
+    admin.wait_for_url(re.compile(rf"{detail}$"))
+    with w.context():
+        settlement.refresh_from_db()
+    assert settlement.status == "approved" and w.team1.pk in [t.pk for t in teams]
 
     # Finance closes the approved month, then downloads the workbook.
     page.reload()
