@@ -131,6 +131,39 @@ def _ensure_org(i: int) -> BenchTenant:
         admin=next(s for s in staff if Role.ADMIN in s.roles))
 
 
+def ensure_sales_tenant(slug: str, name: str, *, teams: int, sales: int, log,
+                        admin_name: str = "管理员", team_name=lambda t: f"{t}组",
+                        sales_name=lambda s: f"销售{s:03d}") -> tuple[Tenant, Staff, list[int]]:
+    """A scenario's own tenant, made once through the services: an administrator, `teams`
+    teams and `sales` salespeople spread evenly over them (`team_name(t)`, `sales_name(s)`,
+    numbered from 1). Returns the tenant, its administrator and the salespeople's ids in id
+    order."""
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        with transaction.atomic():
+            tenant = tenant_create(name=name, slug=slug, industry=Tenant.Industry.HOME_FURNISHING)
+            staff_create(tenant=tenant, actor=None, username=f"{slug}-admin", password=None,
+                         name=admin_name, roles=[Role.ADMIN])
+    with tenant_context(tenant):
+        made = list(Team.objects.order_by("id"))
+        have = Staff.objects.filter(roles=[Role.SALES]).count()
+    if len(made) < teams or have < sales:
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            for t in range(len(made) + 1, teams + 1):
+                made.append(team_create(tenant=tenant, actor=None, name=team_name(t)))
+            for s in range(have, sales):
+                staff_create(tenant=tenant, actor=None, username=f"{slug}-s{s + 1:03d}",
+                             password=None, name=sales_name(s + 1), roles=[Role.SALES],
+                             team=made[s * teams // sales])
+        log(f"  {slug}: {teams} teams, {sales} salespeople in {time.perf_counter() - t0:.1f}s")
+    with tenant_context(tenant):
+        admin = Staff.objects.select_related("team", "user").get(user__username=f"{slug}-admin")
+        ids = list(Staff.objects.filter(roles=[Role.SALES]).order_by("id")
+                   .values_list("id", flat=True)[:sales])
+    return tenant, admin, ids
+
+
 def _rows(bt: BenchTenant, n: int, rng: random.Random):
     """n customer rows for one tenant; phones unique within the tenant by construction."""
     tenant_id = bt.tenant.pk

@@ -55,7 +55,7 @@ import time
 import zoneinfo
 from contextlib import contextmanager
 
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -71,11 +71,10 @@ from apps.followups.plan_versions import plan_create, plan_for
 from apps.followups.plans import PRESETS, parse_plan_rules
 from apps.ownership.selectors import tenant_today
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import Staff, Team, Tenant
-from apps.tenancy.roles import Role
-from apps.tenancy.services import staff_create, team_create, tenant_create
+from apps.tenancy.models import Staff, Tenant
 from apps.vip.models import CustomerTier
 from apps.vip.selectors import care_plan
+from bench.data import ensure_sales_tenant
 from bench.scenarios.referrals import _exec, _name, _u
 from bench.util import BenchContext, DatabaseTimer, median, ms, percentile
 
@@ -126,31 +125,8 @@ def _index(expr: str = "c.phone") -> str:
 def _ensure_org(log) -> tuple[Tenant, list[int]]:
     """The tenant, its teams and salespeople (through the services, once); the salespeople's
     ids in id order."""
-    tenant = Tenant.objects.filter(slug=TENANT_SLUG).first()
-    if tenant is None:
-        with transaction.atomic():
-            tenant = tenant_create(name="压测回访", slug=TENANT_SLUG,
-                                   industry=Tenant.Industry.HOME_FURNISHING)
-            staff_create(tenant=tenant, actor=None, username=f"{TENANT_SLUG}-admin",
-                         password=None, name="管理员", roles=[Role.ADMIN])
-    with tenant_context(tenant):
-        teams = list(Team.objects.order_by("id"))
-        have = Staff.objects.filter(roles=[Role.SALES]).count()
-    if len(teams) < TEAMS or have < SALES:
-        t0 = time.perf_counter()
-        with transaction.atomic():
-            for t in range(len(teams) + 1, TEAMS + 1):
-                teams.append(team_create(tenant=tenant, actor=None, name=f"{t}组"))
-            per_team = SALES // TEAMS
-            for s in range(have, SALES):
-                staff_create(tenant=tenant, actor=None, username=f"{TENANT_SLUG}-s{s + 1:03d}",
-                             password=None, name=f"销售{s + 1:03d}", roles=[Role.SALES],
-                             team=teams[s // per_team])
-        log(f"  {TENANT_SLUG}: {TEAMS} teams, {SALES} salespeople in "
-            f"{time.perf_counter() - t0:.1f}s")
-    with tenant_context(tenant):
-        sales = list(Staff.objects.filter(roles=[Role.SALES]).order_by("id")
-                     .values_list("id", flat=True)[:SALES])
+    tenant, _admin, sales = ensure_sales_tenant(TENANT_SLUG, "压测回访", teams=TEAMS,
+                                                sales=SALES, log=log)
     return tenant, sales
 
 

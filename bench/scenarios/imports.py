@@ -73,9 +73,9 @@ from django.db import connection, connections, transaction  # noqa: E402
 
 from apps.customers.models import Customer  # noqa: E402
 from apps.tenancy.context import tenant_context  # noqa: E402
-from apps.tenancy.models import Staff, Team, Tenant  # noqa: E402
+from apps.tenancy.models import Staff, Tenant  # noqa: E402
 from apps.tenancy.roles import Role  # noqa: E402
-from apps.tenancy.services import staff_create, team_create, tenant_create  # noqa: E402
+from bench.data import ensure_sales_tenant  # noqa: E402
 
 NAME = "import"
 DESCRIPTION = ("import of a 100 000-row .xlsx (validation, duplicates against 1 000 000 "
@@ -123,31 +123,9 @@ def _id_sql(i: str) -> str:
 
 
 def _ensure_org(log) -> tuple[Tenant, Staff, list[int]]:
-    tenant = Tenant.objects.filter(slug=TENANT_SLUG).first()
-    if tenant is None:
-        with transaction.atomic():
-            tenant = tenant_create(name="压测导入", slug=TENANT_SLUG,
-                                   industry=Tenant.Industry.HOME_FURNISHING)
-            staff_create(tenant=tenant, actor=None, username=f"{TENANT_SLUG}-admin",
-                         password=None, name="导入管理员", roles=[Role.ADMIN])
-    with tenant_context(tenant):
-        teams = list(Team.objects.order_by("id"))
-        have = Staff.objects.filter(roles=[Role.SALES]).count()
-    if len(teams) < TEAMS or have < SALES:
-        with transaction.atomic():
-            for t in range(len(teams) + 1, TEAMS + 1):
-                teams.append(team_create(tenant=tenant, actor=None, name=f"导入{t}组"))
-            for s in range(have, SALES):
-                staff_create(tenant=tenant, actor=None, username=f"{TENANT_SLUG}-s{s + 1:02d}",
-                             password=None, name=sales_name(s + 1), roles=[Role.SALES],
-                             team=teams[s * TEAMS // SALES])
-        log(f"  {TENANT_SLUG}: {TEAMS} teams, {SALES} salespeople")
-    with tenant_context(tenant):
-        admin = Staff.objects.select_related("team", "user").get(
-            user__username=f"{TENANT_SLUG}-admin")
-        sales = list(Staff.objects.filter(roles=[Role.SALES]).order_by("id")
-                     .values_list("id", flat=True)[:SALES])
-    return tenant, admin, sales
+    return ensure_sales_tenant(TENANT_SLUG, "压测导入", teams=TEAMS, sales=SALES, log=log,
+                               admin_name="导入管理员", team_name=lambda t: f"导入{t}组",
+                               sales_name=sales_name)
 
 
 def _load_customers(tenant: Tenant, sales: list[int], log) -> None:
