@@ -52,12 +52,23 @@ def live_progress(job: ExportJob) -> dict | None:
 def job_progress(job: ExportJob) -> dict:
     """{"state", "current", "total", "percent"} for the page: the row's state, running while
     the task reports rows; a done job whose file is gone is expired."""
-    state, current, total = job.state, job.rows_done, job.rows_total
-    if state in (State.QUEUED, State.RUNNING):
-        live = live_progress(job)
-        if live:
-            state, current, total = State.RUNNING, live["current"], live["total"]
-    elif state == State.DONE and job_file(job) is None:
-        state = State.EXPIRED
-    percent = min(int(current * 100 / total), 100) if total else 0
-    return {"state": state, "current": current, "total": total, "percent": percent}
+    return jobs_progress([job])[0]
+
+
+def jobs_progress(jobs: list[ExportJob]) -> list[dict]:
+    """job_progress of each of `jobs`, with one cache read for all those still being built."""
+    building = [progress_key(j.tenant_id, j.pk) for j in jobs
+                if j.state in (State.QUEUED, State.RUNNING)]
+    live = cache.get_many(building) if building else {}
+    out = []
+    for job in jobs:
+        state, current, total = job.state, job.rows_done, job.rows_total
+        if state in (State.QUEUED, State.RUNNING):
+            reported = live.get(progress_key(job.tenant_id, job.pk))
+            if reported:
+                state, current, total = State.RUNNING, reported["current"], reported["total"]
+        elif state == State.DONE and job_file(job) is None:
+            state = State.EXPIRED
+        percent = min(int(current * 100 / total), 100) if total else 0
+        out.append({"state": state, "current": current, "total": total, "percent": percent})
+    return out

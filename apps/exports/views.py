@@ -22,7 +22,7 @@ from apps.tenancy.views_base import TenantObjectMixin
 
 from .kinds import LIST_URLS
 from .models import ExportJob
-from .selectors import job_file, job_progress, own_jobs
+from .selectors import job_file, job_progress, jobs_progress, own_jobs
 
 PAGE_SIZE = 25
 
@@ -48,7 +48,9 @@ def _context(job: ExportJob) -> dict:
 class ExportJobListView(ExportJobMixin, View):
     def get(self, request):
         page = Paginator(self.get_queryset(), PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = [{"job": job, "progress": job_progress(job)} for job in page.object_list]
+        jobs = list(page.object_list)
+        rows = [{"job": job, "progress": progress}
+                for job, progress in zip(jobs, jobs_progress(jobs), strict=True)]
         return render(request, "exports/job_list.html",
                       {"page": page, "rows": rows, "keep_days": settings.EXPORT_KEEP_DAYS})
 
