@@ -59,12 +59,19 @@ def _compute(tenant: Tenant, first: dt.date) -> dict:
                        for p in result.people}}
 
 
-def commission_so_far(tenant: Tenant, person: Staff, month: dt.date) -> SoFar | None:
+_LOOK_UP = object()
+
+
+def commission_so_far(tenant: Tenant, person: Staff, month: dt.date,
+                      settlement: Settlement | None = _LOOK_UP) -> SoFar | None:
     """`person`'s figures of `month` (any day of it) as the month stands; None when the month
-    is past "calculated" (its statement is final) or has not started."""
+    is past "calculated" (its statement is final). `settlement`: the month's settlement (or
+    None) when the caller has already read it, else it is looked up."""
     first = month_start(month)
-    with tenant_context(tenant):
-        status = Settlement.objects.filter(month=first).values_list("status", flat=True).first()
+    if settlement is _LOOK_UP:
+        with tenant_context(tenant):
+            settlement = Settlement.objects.filter(month=first).only("status").first()
+    status = settlement.status if settlement is not None else None
     if status not in (None, Settlement.Status.OPEN, Settlement.Status.CALCULATED):
         return None
     key = cache_key(tenant, first)

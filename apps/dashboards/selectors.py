@@ -104,14 +104,15 @@ def sales_dashboard(staff: Staff) -> SalesDashboard:
     customers = customer_list(staff, {"owner": str(staff.pk)}).count()
     today = my_day(staff, tenant=tenant)
     tabs = referral_status_counts(staff)
+    statement = statement_for(tenant, staff, day)
     return SalesDashboard(
         day=day, month=day.replace(day=1), customers=customers,
         followups_today=today.today_count, followups_overdue=today.overdue_count,
         followups_done_today=today.done_today,
         referral_statuses=[row for row in tabs if row["status"]],
         referrals_total=tabs[0]["count"],
-        statement=statement_for(tenant, staff, day),
-        so_far=commission_so_far(tenant, staff, day))
+        statement=statement,
+        so_far=commission_so_far(tenant, staff, day, settlement=statement.settlement))
 
 
 def sales_charts(dash: SalesDashboard) -> dict:

@@ -260,8 +260,8 @@ def test_sales_and_finance_dashboards_have_fixed_budgets(data, django_assert_max
     # 8 of plumbing; customers 2 (the owner filter's check, the count); My day up to 9
     # (plan, overdue, ahead, done today, the customers' tier, last deal, complaint, the
     # tier scheme); referral tabs 1; statement 3 (+ 4 savepoints of its tenant contexts);
-    # commission so far 1 (the month's status; the figures come from the cache).
-    with django_assert_max_num_queries(28):
+    # commission so far 0 (the statement's settlement; the figures come from the cache).
+    with django_assert_max_num_queries(27):
         sales.get(SALES)
     with django_assert_max_num_queries(9):
         finance.get(FINANCE)
