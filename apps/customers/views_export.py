@@ -6,9 +6,6 @@ task with progress (apps.exports)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views import View
 
 from apps.exports.http import export_response
@@ -25,7 +22,4 @@ class CustomerExportView(CustomerMixin, View):
     required_roles = EXPORT_ROLES
 
     def get(self, request):
-        try:
-            return export_response(request, self.staff, ExportJob.Kind.CUSTOMERS)
-        except ValidationError:
-            return redirect(f"{reverse('customers:list')}?{request.GET.urlencode()}")
+        return export_response(request, self.staff, ExportJob.Kind.CUSTOMERS)

@@ -6,9 +6,6 @@ settings.EXPORT_DIRECT_MAX_ROWS rows the file is built by a task with progress (
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views import View
 
 from apps.exports.http import export_response
@@ -19,7 +16,4 @@ from .views import DealMixin
 
 class DealExportView(DealMixin, View):
     def get(self, request):
-        try:
-            return export_response(request, self.staff, ExportJob.Kind.DEALS)
-        except ValidationError:
-            return redirect(f"{reverse('deals:list')}?{request.GET.urlencode()}")
+        return export_response(request, self.staff, ExportJob.Kind.DEALS)

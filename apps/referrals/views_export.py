@@ -7,9 +7,6 @@ Over settings.EXPORT_DIRECT_MAX_ROWS rows the file is built by a task with progr
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views import View
 
 from apps.exports.http import export_response
@@ -20,7 +17,4 @@ from .views_referrals import ReferralMixin
 
 class ReferralExportView(ReferralMixin, View):
     def get(self, request):
-        try:
-            return export_response(request, self.staff, ExportJob.Kind.REFERRALS)
-        except ValidationError:
-            return redirect(f"{reverse('referrals:referral_list')}?{request.GET.urlencode()}")
+        return export_response(request, self.staff, ExportJob.Kind.REFERRALS)

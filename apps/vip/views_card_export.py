@@ -6,9 +6,6 @@ the file is built by a task with progress (apps.exports)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.views import View
 
 from apps.exports.http import export_response
@@ -19,7 +16,4 @@ from .views_cards import CardMixin
 
 class CardExportView(CardMixin, View):
     def get(self, request):
-        try:
-            return export_response(request, self.staff, ExportJob.Kind.VIP_CARDS)
-        except ValidationError:
-            return redirect(f"{reverse('vip:card_list')}?{request.GET.urlencode()}")
+        return export_response(request, self.staff, ExportJob.Kind.VIP_CARDS)
