@@ -22,6 +22,8 @@ one version. Every row says whether it is the version in force today (`in_force`
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers, status
@@ -67,14 +69,14 @@ class VersionSerializer(serializers.ModelSerializer):
         return row.pk == self.context.get("in_force_pk")
 
 
-class _VersionAPIView(TenantAPIMixin, GenericAPIView):
+class _VersionAPIView(TenantAPIMixin, GenericAPIView, metaclass=ABCMeta):
     filter_backends = []
     #: Who reads the versions (a role_permission class; administrators also write).
     view_permission = IsTenantAdmin
 
+    @abstractmethod
     def in_force_pk(self) -> int | None:
         """The id of the version in force today (None: the preset applies)."""
-        raise NotImplementedError
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -91,9 +93,9 @@ class _VersionAPIView(TenantAPIMixin, GenericAPIView):
 class VersionListAPIView(_VersionAPIView):
     """Every version, newest first; administrators add one."""
 
+    @abstractmethod
     def create_version(self, **data):
         """Create a version through the app's service (tenant and actor are the view's)."""
-        raise NotImplementedError
 
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())

@@ -6,6 +6,7 @@ with what was typed. See apps.core.versioning for the service side."""
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABCMeta, abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.urls import reverse
 from apps.core.forms import add_service_errors
 
 
-class VersionCreateMixin:
+class VersionCreateMixin(metaclass=ABCMeta):
     """GET (a form filled from a preset or the latest version, on the first free day) and POST
     (the service call) of a "new version" page. Use with the app's tenant view mixin, which
     gives `tenant`, `staff` and `require_admin()`. A subclass sets the attributes and the hooks
@@ -32,21 +33,25 @@ class VersionCreateMixin:
     presets: Mapping[str, Any]
     preset_names: Mapping[str, Any]
 
+    @abstractmethod
     def overview(self) -> dict:
-        raise NotImplementedError
+        """The `…_overview(tenant)` of the app's versions."""
 
+    @abstractmethod
     def preset_json(self, preset: str) -> str:
-        raise NotImplementedError
+        """A preset's rules as the JSON text of the form."""
 
+    @abstractmethod
     def version_json(self, row) -> str:
-        raise NotImplementedError
+        """A version's rules as the JSON text of the form."""
 
+    @abstractmethod
     def create(self, **kwargs):
         """The service call (tenant, actor and the form's service_kwargs()); returns the row."""
-        raise NotImplementedError
 
+    @abstractmethod
     def saved_message(self, row) -> str:
-        raise NotImplementedError
+        """What the user is told once the version is saved."""
 
     def get(self, request):
         self.require_admin()

@@ -6,6 +6,8 @@ step the state machine does not allow now sends back to the dispute with the rea
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -238,7 +240,7 @@ class ProposeView(StepMixin, View):
                       {"dispute": dispute, "form": form}, status=status)
 
 
-class ConfirmStepView(StepMixin, View):
+class ConfirmStepView(StepMixin, View, metaclass=ABCMeta):
     """GET: the confirmation page; POST: the step."""
 
     form_class = NoteForm
@@ -248,8 +250,9 @@ class ConfirmStepView(StepMixin, View):
     button_class = "btn-primary"
     success = ""
 
+    @abstractmethod
     def service(self, dispute, form):
-        raise NotImplementedError
+        """The service the step runs."""
 
     def get(self, request, pk):
         dispute = self.get_dispute(pk)

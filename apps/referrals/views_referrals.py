@@ -15,6 +15,8 @@ not see (or of another tenant) is a 404.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -347,16 +349,18 @@ class ReferralRejectView(ReferralMixin, View):
             "open": S.REJECTED in lifecycle.allowed_transitions(referral)}, status=status)
 
 
-class _DecisionView(ReferralMixin, View):
+class _DecisionView(ReferralMixin, View, metaclass=ABCMeta):
     """A confirmation page with the amount (GET), then the service (POST)."""
 
     action = ""
 
+    @abstractmethod
     def call(self, referral, note):
-        raise NotImplementedError
+        """The service the decision runs."""
 
+    @abstractmethod
     def success_message(self, referral) -> str:
-        raise NotImplementedError
+        """What the user is told after it."""
 
     def get(self, request, pk):
         return self.render_page(self.get_referral(pk), ReferralDecisionForm())
